@@ -1,0 +1,90 @@
+#include "app/ask.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <random>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+
+#include "common/duration.hpp"
+#include "mqtt/client.hpp"
+
+namespace lb::app {
+using nlohmann::json;
+
+namespace {
+
+std::string dump(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+void print_reply(const std::string& prompt, const json& reply) {
+  std::printf(">>> %s\n", prompt.c_str());
+  if (const auto calls = reply.find("tool_calls"); calls != reply.end() && calls->is_array()) {
+    for (const auto& c : *calls) {
+      const json args = c.contains("args") ? c["args"] : json::object();
+      const json response = c.contains("response") ? c["response"] : json();
+      std::printf("    %s(%s) -> %s %s\n", c.value("name", "?").c_str(), dump(args).c_str(),
+                  c.value("ok", false) ? "ok" : "FAILED", dump(response).c_str());
+    }
+  }
+  const std::string text = reply.value("text", "");
+  if (!text.empty()) std::printf("%s\n", text.c_str());
+  if (const auto err = reply.find("error"); err != reply.end() && err->is_string()) {
+    std::printf("error: %s\n", err->get<std::string>().c_str());
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int run_ask(const config::config& cfg, const config::secrets& secrets, const std::string& text,
+            std::chrono::milliseconds timeout, bool print_json) {
+  boost::asio::io_context io;
+  const auto topics = config::topics::for_config(cfg.mqtt);
+  config::mqtt_config mqtt_cfg = cfg.mqtt;
+  mqtt_cfg.client_id = cfg.mqtt.client_id + "-ask-" + std::to_string(::getpid());
+  const std::string id = "ask-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}());
+
+  int exit_code = 75;
+  std::unique_ptr<mqtt::client> client;
+  boost::asio::steady_timer deadline(io);
+  auto finish = [&](int code) {
+    exit_code = code;
+    deadline.cancel();
+    client->stop(std::nullopt, [&io] { io.stop(); });
+  };
+  client = std::make_unique<mqtt::client>(
+      io, mqtt_cfg, secrets.mqtt_password, mqtt::client::last_will{}, std::vector<std::string>{topics.reply},
+      mqtt::client::handlers{
+          .on_connected =
+              [&] {
+                client->publish_and_forget(tools::plain_message(topics.prompt, dump(json{{"id", id}, {"text", text}}), 1, false));
+              },
+          .on_lost = [](const std::string&) {},
+          .on_message =
+              [&](tools::incoming_message&& msg) {
+                const json reply = json::parse(msg.payload, nullptr, false);
+                if (!reply.is_object() || reply.value("id", json()) != json(id)) return;  // someone else's reply
+                if (print_json) {
+                  std::printf("%s\n", dump(reply).c_str());
+                } else {
+                  print_reply(text, reply);
+                }
+                finish(reply.contains("error") ? 1 : 0);
+              },
+      });
+  deadline.expires_after(timeout);
+  deadline.async_wait([&](const boost::system::error_code& ec) {
+    if (ec) return;
+    std::fprintf(stderr, "livebridge ask: no reply within %s (is livebridge running and connected to %s?)\n",
+                 format_duration(timeout).c_str(), cfg.mqtt.url.c_str());
+    finish(75);
+  });
+  client->start();
+  io.run();
+  return exit_code;
+}
+
+}  // namespace lb::app

@@ -1,0 +1,17 @@
+// `livebridge ask "…"`: publish a prompt to a running livebridge over MQTT, wait for its reply
+// and print it the way the seed notebook did.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "config/config.hpp"
+#include "config/secrets.hpp"
+
+namespace lb::app {
+
+// Exit codes: 0 the reply came and carries no error, 1 the reply reports an error, 75 no reply in time.
+int run_ask(const config::config& cfg, const config::secrets& secrets, const std::string& text,
+            std::chrono::milliseconds timeout, bool print_json);
+
+}  // namespace lb::app

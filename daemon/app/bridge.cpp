@@ -1,0 +1,243 @@
+#include "app/bridge.hpp"
+
+#include <chrono>
+
+#include <boost/asio/post.hpp>
+
+#include "common/duration.hpp"
+#include "common/log.hpp"
+#include "common/utf8.hpp"
+#include "live/protocol.hpp"
+
+namespace lb::app {
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+std::string dump(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+}  // namespace
+
+bridge::bridge(asio::io_context& io, config::config cfg, config::secrets secrets)
+    : io_(io), cfg_(std::move(cfg)), topics_(config::topics::for_config(cfg_.mqtt)), turn_timer_(io) {
+  const tools::dispatcher::options dispatch_options{cfg_.mqtt.client_id, topics_.response};
+  std::vector<std::string> subscriptions{topics_.prompt};
+  for (auto& f : tools::ack_subscription_filters(cfg_.tools, dispatch_options)) subscriptions.push_back(std::move(f));
+  mqtt_ = std::make_unique<mqtt::client>(
+      io_, cfg_.mqtt, secrets.mqtt_password, mqtt::client::last_will{topics_.availability, "offline"}, subscriptions,
+      mqtt::client::handlers{
+          .on_connected =
+              [this] {
+                publish_availability(true);
+              },
+          .on_lost = [](const std::string&) {},
+          .on_message = [this](tools::incoming_message&& msg) { on_mqtt_message(std::move(msg)); },
+      });
+  dispatcher_ = std::make_unique<tools::dispatcher>(io_.get_executor(), cfg_.tools, *mqtt_, dispatch_options);
+  session_ = std::make_unique<live::session>(io_, cfg_.live, secrets.api_key, static_cast<live::session_events&>(*this));
+  session_->set_setup(live::build_setup(cfg_.live, cfg_.tools));
+}
+
+bridge::~bridge() = default;
+
+void bridge::start() {
+  log::notice("bridge.starting", "tools=" + std::to_string(cfg_.tools.size()) + " prompt_topic=" + topics_.prompt);
+  mqtt_->start();
+  session_->start();
+}
+
+std::string bridge::status_text() const {
+  std::string s = "live: " + session_->state_text() + " · mqtt: " + mqtt_->state_text() + " · " +
+                  std::to_string(cfg_.tools.size()) + " tools";
+  if (!last_call_.empty()) s += " · last call " + last_call_;
+  return s;
+}
+
+void bridge::publish_availability(bool online) {
+  mqtt_->publish_and_forget(tools::plain_message(topics_.availability, online ? "online" : "offline", 1, true));
+}
+
+void bridge::on_mqtt_message(tools::incoming_message&& msg) {
+  if (msg.topic == topics_.prompt) {
+    on_prompt(msg);
+    return;
+  }
+  dispatcher_->on_message(msg);
+}
+
+void bridge::on_prompt(const tools::incoming_message& msg) {
+  if (stopping_) return;
+  if (msg.retained) {
+    // A retained prompt would be replayed at every start; it is someone's mistake, not a request.
+    log::warning("prompt.retained_ignored", "topic=" + msg.topic);
+    return;
+  }
+  prompt p;
+  if (msg.payload.size() > cfg_.mqtt.max_prompt_bytes) {
+    log::warning("prompt.too_large", "bytes=" + std::to_string(msg.payload.size()));
+    publish_reply(p, "", json::array(),
+                  "prompt of " + std::to_string(msg.payload.size()) + " bytes exceeds mqtt.max_prompt_bytes (" +
+                      std::to_string(cfg_.mqtt.max_prompt_bytes) + ")");
+    return;
+  }
+  const json doc = json::parse(msg.payload, nullptr, false);
+  if (doc.is_object()) {
+    const auto id = doc.find("id");
+    if (id != doc.end() && (id->is_string() || id->is_number())) p.id = *id;
+    const auto text = doc.find("text");
+    if (text == doc.end() || !text->is_string()) {
+      publish_reply(p, "", json::array(), "a JSON prompt needs a string member \"text\"");
+      return;
+    }
+    p.text = text->get<std::string>();
+  } else {
+    p.text = msg.payload;
+    if (!is_valid_utf8(p.text)) {
+      publish_reply(p, "", json::array(), "the prompt is not valid UTF-8");
+      return;
+    }
+  }
+  if (p.text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    publish_reply(p, "", json::array(), "the prompt is empty");
+    return;
+  }
+  if (prompts_.size() >= cfg_.mqtt.max_queued_prompts) {
+    publish_reply(p, "", json::array(), "too many prompts are waiting (mqtt.max_queued_prompts)");
+    return;
+  }
+  log::info("prompt.received", "id=" + dump(p.id) + " bytes=" + std::to_string(p.text.size()) +
+                                   " queued=" + std::to_string(prompts_.size()));
+  prompts_.push_back(std::move(p));
+  start_next_turn();
+}
+
+void bridge::start_next_turn() {
+  if (stopping_ || turn_ || prompts_.empty() || !session_->ready()) return;
+  turn t;
+  t.source = std::move(prompts_.front());
+  prompts_.pop_front();
+  session_->send(live::build_user_turn(t.source.text));
+  log::info("turn.started", "id=" + dump(t.source.id));
+  turn_ = std::move(t);
+  turn_timer_.expires_after(cfg_.live.turn_timeout);
+  turn_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || !turn_) return;
+    finish_turn("no answer from the model within " + format_duration(cfg_.live.turn_timeout));
+  });
+}
+
+void bridge::on_session_ready() {
+  ++session_generation_;
+  start_next_turn();
+}
+
+void bridge::on_session_lost(const std::string& reason) {
+  // Calls of the old connection are orphaned: their answers must not reach the next session.
+  if (turn_) finish_turn("the Live session was lost before the model answered: " + reason);
+}
+
+void bridge::on_server_message(live::server_message& msg) {
+  if (msg.content && turn_) {
+    const bool audio = cfg_.live.response_modality == config::modality::audio;
+    turn_->text += audio ? msg.content->output_transcription : msg.content->text;
+  }
+  for (auto& call : msg.function_calls) handle_function_call(std::move(call));
+  for (const auto& id : msg.cancelled_ids) {
+    const bool known = dispatcher_->cancel(id);
+    log::info("tool.cancellation", "call=" + id + (known ? " pending=yes" : " pending=no"));
+    if (turn_) {
+      for (auto& record : turn_->tool_calls) {
+        if (record.value("id", "") == id && !record.contains("ok")) {
+          record["ok"] = false;
+          record["response"] = json{{"error", "cancelled by the model"}};
+          if (turn_->calls_pending > 0) --turn_->calls_pending;
+        }
+      }
+    }
+  }
+  // With BLOCKING functions the server may complete its turn right after the toolCall; the user's
+  // turn ends with the model's answer after the last toolResponse.
+  if (msg.content && msg.content->turn_complete && turn_ && turn_->calls_pending == 0) finish_turn(std::nullopt);
+}
+
+void bridge::handle_function_call(live::function_call call) {
+  log::info("tool.call", "call=" + call.id + " name=" + call.name + " args=" + log::quote(log::abbreviate(dump(call.args), 500)));
+  if (turn_) {
+    turn_->tool_calls.push_back(json{{"id", call.id}, {"name", call.name}, {"args", call.args}});
+    ++turn_->calls_pending;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  const auto generation = session_generation_;
+  dispatcher_->call(call.id, call.name, call.args,
+                    [this, id = call.id, name = call.name, started, generation](tools::call_outcome outcome) {
+                      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - started).count();
+                      last_call_ = name + (outcome.ok ? " ok " : " failed ") + std::to_string(ms) + " ms";
+                      log::write(outcome.ok ? log::level::info : log::level::warning, "tool.result",
+                                 "call=" + id + " name=" + name + " ok=" + (outcome.ok ? "yes" : "no") +
+                                     " ms=" + std::to_string(ms) + " response=" +
+                                     log::quote(log::abbreviate(dump(outcome.response), 500)));
+                      if (turn_) {
+                        for (auto& record : turn_->tool_calls) {
+                          if (record.value("id", "") == id && !record.contains("ok")) {
+                            record["ok"] = outcome.ok;
+                            record["response"] = outcome.response;
+                            if (turn_->calls_pending > 0) --turn_->calls_pending;
+                          }
+                        }
+                      }
+                      if (generation != session_generation_ || !session_->ready()) {
+                        log::warning("tool.answer_dropped", "call=" + id + " reason=\"the session it came from has ended\"");
+                        return;
+                      }
+                      session_->send(live::build_tool_response(id, name, outcome.response));
+                    });
+}
+
+void bridge::finish_turn(std::optional<std::string> error) {
+  if (!turn_) return;
+  turn_timer_.cancel();
+  turn t = std::move(*turn_);
+  turn_.reset();
+  for (auto& record : t.tool_calls) {
+    if (!record.contains("ok")) {
+      record["ok"] = false;
+      record["response"] = json{{"error", "no result before the turn ended"}};
+    }
+  }
+  log::write(error ? log::level::warning : log::level::info, "turn.finished",
+             "id=" + dump(t.source.id) + " calls=" + std::to_string(t.tool_calls.size()) +
+                 (error ? " error=" + log::quote(*error) : std::string()));
+  publish_reply(t.source, t.text, t.tool_calls, error);
+  asio::post(io_, [this] { start_next_turn(); });
+}
+
+void bridge::publish_reply(const prompt& p, const std::string& text, const json& tool_calls,
+                           const std::optional<std::string>& error) {
+  json reply = {{"id", p.id}, {"text", text}, {"tool_calls", json::array()}};
+  for (const auto& record : tool_calls) {
+    reply["tool_calls"].push_back(json{{"name", record.value("name", "")},
+                                       {"args", record.contains("args") ? record["args"] : json::object()},
+                                       {"ok", record.value("ok", false)},
+                                       {"response", record.contains("response") ? record["response"] : json()}});
+  }
+  if (error) reply["error"] = *error;
+  mqtt_->publish_and_forget(tools::plain_message(topics_.reply, dump(reply), 1, false));
+}
+
+void bridge::stop(std::function<void()> done) {
+  if (stopping_) return;
+  stopping_ = true;
+  log::notice("bridge.stopping");
+  dispatcher_->fail_all("livebridge is shutting down; the result is unknown");
+  if (turn_) finish_turn("livebridge is shutting down");
+  for (const auto& p : prompts_) publish_reply(p, "", json::array(), "livebridge is shutting down");
+  prompts_.clear();
+  session_->stop([this, done = std::move(done)]() mutable {
+    mqtt_->stop(tools::plain_message(topics_.availability, "offline", 1, true),
+                std::move(done));
+  });
+}
+
+}  // namespace lb::app

@@ -1,0 +1,75 @@
+// The wiring: prompts from MQTT become user turns on the Live session, the model's function calls
+// go to the dispatcher, its answers go back as toolResponses, and each finished turn is published
+// as a reply. The only module that knows all the others. Runs on the io thread.
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+
+#include "config/config.hpp"
+#include "config/secrets.hpp"
+#include "live/session.hpp"
+#include "mqtt/client.hpp"
+#include "tools/dispatcher.hpp"
+
+namespace lb::app {
+
+class bridge final : private live::session_events {
+ public:
+  bridge(boost::asio::io_context& io, config::config cfg, config::secrets secrets);
+  ~bridge() override;
+
+  void start();
+  // Answers what is pending, publishes `offline`, closes the session and MQTT; `done` runs last.
+  void stop(std::function<void()> done);
+
+  // One line for humans and systemd's STATUS=.
+  std::string status_text() const;
+
+ private:
+  struct prompt {
+    nlohmann::json id;  // from the JSON prompt; null for plain text
+    std::string text;
+  };
+  struct turn {
+    prompt source;
+    std::string text;
+    nlohmann::json tool_calls = nlohmann::json::array();
+    std::size_t calls_pending = 0;
+  };
+
+  // live::session_events
+  void on_session_ready() override;
+  void on_server_message(live::server_message& msg) override;
+  void on_session_lost(const std::string& reason) override;
+
+  void on_mqtt_message(tools::incoming_message&& msg);
+  void on_prompt(const tools::incoming_message& msg);
+  void start_next_turn();
+  void handle_function_call(live::function_call call);
+  void finish_turn(std::optional<std::string> error);
+  void publish_reply(const prompt& p, const std::string& text, const nlohmann::json& tool_calls,
+                     const std::optional<std::string>& error);
+  void publish_availability(bool online);
+
+  boost::asio::io_context& io_;
+  config::config cfg_;
+  config::topics topics_;
+  std::unique_ptr<mqtt::client> mqtt_;
+  std::unique_ptr<tools::dispatcher> dispatcher_;
+  std::unique_ptr<live::session> session_;
+  std::deque<prompt> prompts_;
+  std::optional<turn> turn_;
+  boost::asio::steady_timer turn_timer_;
+  std::uint64_t session_generation_ = 0;  // answers for calls of an older connection are dropped
+  std::string last_call_;
+  bool stopping_ = false;
+};
+
+}  // namespace lb::app

@@ -1,0 +1,104 @@
+#include "common/log.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <mutex>
+#include <vector>
+
+namespace lb::log {
+namespace {
+
+std::atomic<int> g_max_level{static_cast<int>(level::info)};
+std::mutex g_mutex;                 // guards g_secrets and the write to stderr
+std::vector<std::string> g_secrets;  // never shrinks: secrets stay redacted after a reload
+
+void redact(std::string& line) {
+  for (const auto& secret : g_secrets) {
+    for (auto pos = line.find(secret); pos != std::string::npos; pos = line.find(secret, pos + 3)) {
+      line.replace(pos, secret.size(), "***");
+    }
+  }
+}
+
+void escape_controls(std::string& line) {
+  std::string out;
+  out.reserve(line.size());
+  for (unsigned char c : line) {
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  line.swap(out);
+}
+
+}  // namespace
+
+bool parse_level(std::string_view text, level& out) {
+  static constexpr std::pair<std::string_view, level> names[] = {
+      {"error", level::error}, {"warning", level::warning}, {"notice", level::notice},
+      {"info", level::info},   {"debug", level::debug},
+  };
+  for (const auto& [name, value] : names) {
+    if (name == text) {
+      out = value;
+      return true;
+    }
+  }
+  return false;
+}
+
+void set_level(level max_level) { g_max_level.store(static_cast<int>(max_level)); }
+
+bool enabled(level l) { return static_cast<int>(l) <= g_max_level.load(std::memory_order_relaxed); }
+
+void add_secret(std::string secret) {
+  if (secret.empty()) return;
+  std::lock_guard lock(g_mutex);
+  if (std::find(g_secrets.begin(), g_secrets.end(), secret) == g_secrets.end()) {
+    g_secrets.push_back(std::move(secret));
+  }
+}
+
+void write(level l, std::string_view event, std::string_view fields) {
+  if (!enabled(l)) return;
+  std::string line;
+  line.reserve(8 + event.size() + fields.size());
+  line += event;
+  if (!fields.empty()) {
+    line += ' ';
+    line += fields;
+  }
+  std::lock_guard lock(g_mutex);
+  redact(line);
+  escape_controls(line);
+  std::fprintf(stderr, "<%d>%s\n", static_cast<int>(l), line.c_str());
+  std::fflush(stderr);
+}
+
+std::string quote(std::string_view value) {
+  const bool needs_quotes =
+      value.empty() || value.find_first_of(" \"=\t") != std::string_view::npos;
+  if (!needs_quotes) return std::string(value);
+  std::string out = "\"";
+  for (char c : value) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+std::string abbreviate(std::string_view text, std::size_t max_bytes) {
+  if (text.size() <= max_bytes) return std::string(text);
+  return std::string(text.substr(0, max_bytes)) + "…(" + std::to_string(text.size() - max_bytes) +
+         " more bytes)";
+}
+
+}  // namespace lb::log

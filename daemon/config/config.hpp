@@ -1,0 +1,67 @@
+// The daemon's configuration as plain structs. Every default lives here, with its unit; the
+// loader (loader.cpp) is the only code that reads YAML.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tools/tool_spec.hpp"
+
+namespace lb::config {
+
+using std::chrono::milliseconds;
+using namespace std::chrono_literals;
+
+enum class modality { text, audio };
+enum class builtin_tool { google_search, code_execution };
+
+inline constexpr const char* default_live_url =
+    "wss://generativelanguage.googleapis.com/ws/"
+    "google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent";
+
+struct live_config {
+  std::string url = default_live_url;
+  std::string model;                          // required, "models/<id>"
+  std::optional<std::string> api_key_file;    // else $CREDENTIALS_DIRECTORY or the environment
+  std::optional<std::string> ca_file;         // extra trusted CAs (PEM); the system store always
+  modality response_modality = modality::text;
+  std::string system_instruction;             // empty = none
+  std::vector<builtin_tool> builtin_tools;
+  milliseconds connect_timeout = 10s;         // DNS + TCP + TLS + WebSocket upgrade
+  milliseconds setup_timeout = 10s;           // setup sent → setupComplete
+  milliseconds turn_timeout = 120s;           // prompt sent → turnComplete; then the prompt gets an error reply
+  milliseconds reconnect_delay_max = 60s;     // cap of the exponential reconnect backoff
+  std::size_t max_frame_bytes = 16u << 20;    // larger server frames close the connection
+};
+
+struct mqtt_config {
+  std::string url = "mqtt://127.0.0.1:1883";
+  std::string client_id = "livebridge";
+  std::string username;                       // empty = anonymous
+  std::optional<std::string> password_file;   // else $CREDENTIALS_DIRECTORY/mqtt-password
+  std::optional<std::string> ca_file;         // for mqtts:// / ssl://; system store when absent
+  std::string topic_prefix = "livebridge";
+  milliseconds keepalive = 30s;
+  std::size_t max_prompt_bytes = 64u << 10;   // larger prompts get an error reply
+  std::size_t max_queued_prompts = 100;       // more waiting prompts get an error reply
+};
+
+struct config {
+  std::string source;  // the file it was read from
+  live_config live;
+  mqtt_config mqtt;
+  std::vector<tools::tool_spec> tools;
+};
+
+// Topics under mqtt.topic_prefix.
+struct topics {
+  std::string prompt, reply, availability, response;
+  static topics for_config(const mqtt_config& m) {
+    const std::string& p = m.topic_prefix;
+    return {p + "/prompt", p + "/reply", p + "/availability", p + "/response/" + m.client_id};
+  }
+};
+
+}  // namespace lb::config

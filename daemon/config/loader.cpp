@@ -1,0 +1,606 @@
+#include "config/loader.hpp"
+
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "common/duration.hpp"
+#include "common/url.hpp"
+
+namespace lb::config {
+namespace {
+
+using tools::json;
+
+std::string describe(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null: return "nothing";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Scalar: return "\"" + n.Scalar() + "\"";
+    default: return "nothing";
+  }
+}
+
+// A plain (unquoted) YAML scalar is typed as YAML 1.2 core types; a quoted one is always a string.
+json scalar_to_json(const YAML::Node& n) {
+  const std::string& s = n.Scalar();
+  if (n.Tag() == "!") return json(s);
+  if (s == "true" || s == "True" || s == "TRUE") return json(true);
+  if (s == "false" || s == "False" || s == "FALSE") return json(false);
+  if (s == "~" || s == "null" || s == "Null" || s == "NULL" || s.empty()) return json(nullptr);
+  static const std::regex integer(R"([-+]?[0-9]+)");
+  static const std::regex number(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
+  if (std::regex_match(s, integer)) {
+    try {
+      return json(std::stoll(s));
+    } catch (const std::out_of_range&) {
+      return json(s);
+    }
+  }
+  if (std::regex_match(s, number)) return json(std::stod(s));
+  return json(s);
+}
+
+json yaml_to_json(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Map: {
+      json out = json::object();
+      for (const auto& kv : n) out[kv.first.Scalar()] = yaml_to_json(kv.second);
+      return out;
+    }
+    case YAML::NodeType::Sequence: {
+      json out = json::array();
+      for (const auto& e : n) out.push_back(yaml_to_json(e));
+      return out;
+    }
+    case YAML::NodeType::Scalar:
+      return scalar_to_json(n);
+    default:
+      return json(nullptr);
+  }
+}
+
+class reader {
+ public:
+  explicit reader(std::string file) : file_(std::move(file)) {}
+
+  void error(const YAML::Node& at, const std::string& path, std::string message) {
+    add(result_.errors, at, path, std::move(message));
+  }
+  void warning(const YAML::Node& at, const std::string& path, std::string message) {
+    add(result_.warnings, at, path, std::move(message));
+  }
+  void error_at(int line, int column, std::string message) {
+    result_.errors.push_back({file_, line, column, "", std::move(message)});
+  }
+
+  bool expect_map(const YAML::Node& n, const std::string& path) {
+    if (n.IsMap()) return true;
+    error(n, path, "expected a mapping, found " + describe(n));
+    return false;
+  }
+
+  // Unknown keys are errors: a typo must not silently fall back to a default.
+  void check_keys(const YAML::Node& map, const std::string& path, const std::set<std::string>& allowed) {
+    for (const auto& kv : map) {
+      const std::string key = kv.first.Scalar();
+      if (!allowed.contains(key)) {
+        std::string known;
+        for (const auto& k : allowed) known += (known.empty() ? "" : ", ") + k;
+        error(kv.first, join(path, key), "unknown key (known keys here: " + known + ")");
+      }
+    }
+  }
+
+  static std::string join(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+  }
+
+  bool read_string(const YAML::Node& map, const std::string& path, const char* key, std::string& out,
+                   bool required = false) {
+    const YAML::Node n = map[key];
+    if (!n) {
+      if (required) error(map, join(path, key), "required key is missing");
+      return false;
+    }
+    if (!n.IsScalar()) {
+      error(n, join(path, key), std::string("expected a string, found ") + describe(n));
+      return false;
+    }
+    out = n.Scalar();
+    return true;
+  }
+
+  void read_optional_string(const YAML::Node& map, const std::string& path, const char* key,
+                            std::optional<std::string>& out) {
+    std::string value;
+    if (read_string(map, path, key, value)) out = value;
+  }
+
+  void read_duration(const YAML::Node& map, const std::string& path, const char* key, milliseconds& out,
+                     milliseconds min, milliseconds max) {
+    const YAML::Node n = map[key];
+    if (!n) return;
+    std::optional<millis> d;
+    if (n.IsScalar()) d = parse_duration(n.Scalar());
+    if (!d) {
+      error(n, join(path, key), "expected a duration such as \"5s\" or \"250ms\", found " + describe(n));
+    } else if (*d < min || *d > max) {
+      error(n, join(path, key), "must be between " + format_duration(min) + " and " + format_duration(max) +
+                                    ", found " + describe(n));
+    } else {
+      out = *d;
+    }
+  }
+
+  template <typename Int>
+  void read_integer(const YAML::Node& map, const std::string& path, const char* key, Int& out, long long min,
+                    long long max) {
+    const YAML::Node n = map[key];
+    if (!n) return;
+    const json v = n.IsScalar() ? scalar_to_json(n) : json(nullptr);
+    if (!v.is_number_integer()) {
+      error(n, join(path, key), "expected an integer, found " + describe(n));
+      return;
+    }
+    const long long value = v.get<long long>();
+    if (value < min || value > max) {
+      error(n, join(path, key),
+            "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", found " + describe(n));
+      return;
+    }
+    out = static_cast<Int>(value);
+  }
+
+  void read_bool(const YAML::Node& map, const std::string& path, const char* key, bool& out) {
+    const YAML::Node n = map[key];
+    if (!n) return;
+    const json v = n.IsScalar() ? scalar_to_json(n) : json(nullptr);
+    if (!v.is_boolean()) {
+      error(n, join(path, key), "expected true or false, found " + describe(n));
+      return;
+    }
+    out = v.get<bool>();
+  }
+
+  load_result& result() { return result_; }
+  const std::string& file() const { return file_; }
+
+ private:
+  void add(std::vector<diagnostic>& list, const YAML::Node& at, const std::string& path, std::string message) {
+    const YAML::Mark m = at.Mark();
+    const bool has_mark = m.line >= 0 && !m.is_null();
+    list.push_back({file_, has_mark ? m.line + 1 : 0, has_mark ? m.column + 1 : 0, path, std::move(message)});
+  }
+
+  std::string file_;
+  load_result result_;
+};
+
+void read_live(reader& r, const YAML::Node& n, live_config& live) {
+  const std::string path = "live";
+  if (!r.expect_map(n, path)) return;
+  r.check_keys(n, path,
+               {"url", "model", "api_key_file", "ca_file", "response_modality", "system_instruction", "builtin_tools",
+                "connect_timeout", "setup_timeout", "turn_timeout", "reconnect_delay_max", "max_frame_bytes"});
+  if (r.read_string(n, path, "url", live.url)) {
+    const auto u = parse_url(live.url);
+    if (!u || (u->scheme != "ws" && u->scheme != "wss")) {
+      r.error(n["url"], "live.url", "expected a ws:// or wss:// URL, found " + describe(n["url"]));
+    }
+  }
+  if (r.read_string(n, path, "model", live.model, true)) {
+    if (live.model.find('/') == std::string::npos) live.model = "models/" + live.model;
+  }
+  r.read_optional_string(n, path, "api_key_file", live.api_key_file);
+  r.read_optional_string(n, path, "ca_file", live.ca_file);
+  std::string modality_text;
+  if (r.read_string(n, path, "response_modality", modality_text)) {
+    if (modality_text == "TEXT" || modality_text == "text") {
+      live.response_modality = modality::text;
+    } else if (modality_text == "AUDIO" || modality_text == "audio") {
+      live.response_modality = modality::audio;
+    } else {
+      r.error(n["response_modality"], "live.response_modality", "expected TEXT or AUDIO, found " + describe(n["response_modality"]));
+    }
+  }
+  r.read_string(n, path, "system_instruction", live.system_instruction);
+  if (const YAML::Node b = n["builtin_tools"]) {
+    if (!b.IsSequence()) {
+      r.error(b, "live.builtin_tools", "expected a list of google_search, code_execution; found " + describe(b));
+    } else {
+      for (std::size_t i = 0; i < b.size(); ++i) {
+        const std::string item_path = "live.builtin_tools[" + std::to_string(i) + "]";
+        const std::string name = b[i].IsScalar() ? b[i].Scalar() : "";
+        if (name == "google_search") {
+          live.builtin_tools.push_back(builtin_tool::google_search);
+        } else if (name == "code_execution") {
+          live.builtin_tools.push_back(builtin_tool::code_execution);
+        } else {
+          r.error(b[i], item_path, "expected google_search or code_execution, found " + describe(b[i]));
+        }
+      }
+    }
+  }
+  r.read_duration(n, path, "connect_timeout", live.connect_timeout, 100ms, 300s);
+  r.read_duration(n, path, "setup_timeout", live.setup_timeout, 100ms, 300s);
+  r.read_duration(n, path, "turn_timeout", live.turn_timeout, 1s, 3600s);
+  r.read_duration(n, path, "reconnect_delay_max", live.reconnect_delay_max, 1s, 3600s);
+  r.read_integer(n, path, "max_frame_bytes", live.max_frame_bytes, 64 * 1024, 256LL << 20);
+}
+
+void read_mqtt(reader& r, const YAML::Node& n, mqtt_config& mqtt) {
+  const std::string path = "mqtt";
+  if (!r.expect_map(n, path)) return;
+  r.check_keys(n, path,
+               {"url", "client_id", "username", "password_file", "ca_file", "topic_prefix", "keepalive",
+                "max_prompt_bytes", "max_queued_prompts"});
+  if (r.read_string(n, path, "url", mqtt.url)) {
+    const auto u = parse_url(mqtt.url);
+    if (!u || u->scheme == "ws" || u->scheme == "wss") {
+      r.error(n["url"], "mqtt.url", "expected an mqtt://, mqtts://, tcp:// or ssl:// URL, found " + describe(n["url"]));
+    }
+  }
+  if (r.read_string(n, path, "client_id", mqtt.client_id)) {
+    if (mqtt.client_id.empty() || mqtt.client_id.size() > 64 ||
+        mqtt.client_id.find_first_of("/+# ") != std::string::npos) {
+      r.error(n["client_id"], "mqtt.client_id", "must be 1 to 64 characters without '/', '+', '#' or spaces");
+    }
+  }
+  r.read_string(n, path, "username", mqtt.username);
+  r.read_optional_string(n, path, "password_file", mqtt.password_file);
+  r.read_optional_string(n, path, "ca_file", mqtt.ca_file);
+  if (r.read_string(n, path, "topic_prefix", mqtt.topic_prefix)) {
+    if (mqtt.topic_prefix.empty() || mqtt.topic_prefix.find_first_of("+#") != std::string::npos ||
+        mqtt.topic_prefix.back() == '/') {
+      r.error(n["topic_prefix"], "mqtt.topic_prefix", "must be non-empty, without wildcards or a trailing '/'");
+    }
+  }
+  r.read_duration(n, path, "keepalive", mqtt.keepalive, 5s, 3600s);
+  r.read_integer(n, path, "max_prompt_bytes", mqtt.max_prompt_bytes, 16, 16LL << 20);
+  r.read_integer(n, path, "max_queued_prompts", mqtt.max_queued_prompts, 1, 100000);
+}
+
+std::optional<tools::param_schema> read_schema(reader& r, const YAML::Node& n, const std::string& path, bool top) {
+  if (!r.expect_map(n, path)) return std::nullopt;
+  r.check_keys(n, path, {"type", "description", "properties", "required", "enum", "minimum", "maximum", "items"});
+  tools::param_schema s;
+  bool ok = true;
+  if (const YAML::Node t = n["type"]) {
+    const auto parsed = t.IsScalar() ? tools::parse_value_type(t.Scalar()) : std::nullopt;
+    if (!parsed) {
+      r.error(t, r.join(path, "type"), "expected object, string, number, integer, boolean or array, found " + describe(t));
+      ok = false;
+    } else {
+      s.type = *parsed;
+    }
+  } else if (!top) {
+    r.error(n, r.join(path, "type"), "required key is missing");
+    ok = false;
+  }
+  if (top && s.type != tools::value_type::object) {
+    r.error(n["type"], r.join(path, "type"), "a function's parameters must be of type object");
+    ok = false;
+  }
+  r.read_string(n, path, "description", s.description);
+  if (const YAML::Node props = n["properties"]) {
+    if (r.expect_map(props, r.join(path, "properties"))) {
+      for (const auto& kv : props) {
+        const std::string name = kv.first.Scalar();
+        if (auto child = read_schema(r, kv.second, r.join(path, "properties." + name), false)) {
+          s.properties.emplace_back(name, std::move(*child));
+        } else {
+          ok = false;
+        }
+      }
+    }
+  }
+  if (const YAML::Node req = n["required"]) {
+    if (!req.IsSequence()) {
+      r.error(req, r.join(path, "required"), "expected a list of property names, found " + describe(req));
+    } else {
+      for (const auto& e : req) {
+        const std::string name = e.IsScalar() ? e.Scalar() : "";
+        if (s.property(name) == nullptr) {
+          r.error(e, r.join(path, "required"), "\"" + name + "\" is not a declared property");
+          ok = false;
+        } else {
+          s.required.push_back(name);
+        }
+      }
+    }
+  }
+  if (const YAML::Node e = n["enum"]) {
+    if (!e.IsSequence() || e.size() == 0) {
+      r.error(e, r.join(path, "enum"), "expected a non-empty list, found " + describe(e));
+    } else {
+      for (const auto& v : e) {
+        json value = yaml_to_json(v);
+        if (!tools::validate_arguments(s, value)) {
+          s.enum_values.push_back(std::move(value));
+        } else {
+          r.error(v, r.join(path, "enum"), "value " + describe(v) + " is not of type " + std::string(tools::type_name(s.type)));
+          ok = false;
+        }
+      }
+    }
+  }
+  for (const char* bound : {"minimum", "maximum"}) {
+    if (const YAML::Node b = n[bound]) {
+      const json v = b.IsScalar() ? scalar_to_json(b) : json(nullptr);
+      if (!v.is_number()) {
+        r.error(b, r.join(path, bound), "expected a number, found " + describe(b));
+        ok = false;
+      } else if (s.type != tools::value_type::number && s.type != tools::value_type::integer) {
+        r.error(b, r.join(path, bound), "only numbers and integers have bounds");
+        ok = false;
+      } else {
+        (std::string_view(bound) == "minimum" ? s.minimum : s.maximum) = v.get<double>();
+      }
+    }
+  }
+  if (s.minimum && s.maximum && *s.minimum > *s.maximum) {
+    r.error(n["minimum"], r.join(path, "minimum"), "is greater than maximum");
+    ok = false;
+  }
+  if (const YAML::Node items = n["items"]) {
+    if (s.type != tools::value_type::array) {
+      r.error(items, r.join(path, "items"), "only arrays have items");
+      ok = false;
+    } else if (auto child = read_schema(r, items, r.join(path, "items"), false)) {
+      s.items = std::make_shared<tools::param_schema>(std::move(*child));
+    } else {
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return s;
+}
+
+// Placeholders must name a declared parameter or a built-in.
+void check_names(reader& r, const YAML::Node& at, const std::string& path, const std::set<std::string>& names,
+                 const tools::tool_spec& tool) {
+  for (const auto& name : names) {
+    if (tools::is_builtin_variable(name)) continue;
+    if (!tool.parameters || tool.parameters->property(name) == nullptr) {
+      r.error(at, path, "placeholder {{" + name + "}} is not a declared parameter of " + tool.name +
+                            " (built-ins: call.id, bridge.client_id)");
+    }
+  }
+}
+
+std::optional<tools::text_template> read_text_template(reader& r, const YAML::Node& map, const std::string& path,
+                                                       const char* key, const tools::tool_spec& tool) {
+  std::string text;
+  if (!r.read_string(map, path, key, text, true)) return std::nullopt;
+  auto parsed = tools::text_template::parse(text);
+  if (auto* msg = std::get_if<std::string>(&parsed)) {
+    r.error(map[key], r.join(path, key), *msg);
+    return std::nullopt;
+  }
+  auto t = std::get<tools::text_template>(std::move(parsed));
+  check_names(r, map[key], r.join(path, key), t.names(), tool);
+  return t;
+}
+
+std::optional<tools::json_template> read_json_template(reader& r, const YAML::Node& n, const std::string& path,
+                                                       const tools::tool_spec& tool) {
+  auto parsed = tools::json_template::parse(yaml_to_json(n));
+  if (auto* msg = std::get_if<std::string>(&parsed)) {
+    r.error(n, path, *msg);
+    return std::nullopt;
+  }
+  auto t = std::get<tools::json_template>(std::move(parsed));
+  check_names(r, n, path, t.names(), tool);
+  return t;
+}
+
+void read_publish(reader& r, const YAML::Node& n, const std::string& path, tools::tool_spec& tool) {
+  if (!r.expect_map(n, path)) return;
+  r.check_keys(n, path, {"topic", "payload", "qos", "retain"});
+  tools::publish_spec p;
+  auto topic = read_text_template(r, n, path, "topic", tool);
+  if (topic) {
+    if (topic->source().find_first_of("+#") != std::string::npos) {
+      r.error(n["topic"], r.join(path, "topic"), "a publish topic may not contain wildcards");
+    }
+    p.topic = std::move(*topic);
+  }
+  if (const YAML::Node payload = n["payload"]) {
+    if (payload.IsScalar() && payload.Tag() == "!") {
+      // A quoted string is sent as-is (after placeholders): "ON", or raw JSON text.
+      auto parsed = tools::text_template::parse(payload.Scalar());
+      if (auto* msg = std::get_if<std::string>(&parsed)) {
+        r.error(payload, r.join(path, "payload"), *msg);
+      } else {
+        auto t = std::get<tools::text_template>(std::move(parsed));
+        check_names(r, payload, r.join(path, "payload"), t.names(), tool);
+        p.payload = tools::payload_template(std::move(t));
+      }
+    } else if (payload.IsScalar()) {
+      const json typed = scalar_to_json(payload);
+      if (typed.is_string()) {
+        auto parsed = tools::text_template::parse(payload.Scalar());
+        if (auto* msg = std::get_if<std::string>(&parsed)) {
+          r.error(payload, r.join(path, "payload"), *msg);
+        } else {
+          auto t = std::get<tools::text_template>(std::move(parsed));
+          check_names(r, payload, r.join(path, "payload"), t.names(), tool);
+          p.payload = tools::payload_template(std::move(t));
+        }
+      } else if (auto t = read_json_template(r, payload, r.join(path, "payload"), tool)) {
+        p.payload = tools::payload_template(std::move(*t));
+      }
+    } else if (auto t = read_json_template(r, payload, r.join(path, "payload"), tool)) {
+      p.payload = tools::payload_template(std::move(*t));
+    }
+  } else {
+    p.payload = tools::payload_template(std::get<tools::text_template>(tools::text_template::parse("")));
+  }
+  r.read_integer(n, path, "qos", p.qos, 0, 2);
+  r.read_bool(n, path, "retain", p.retain);
+  if (p.retain) {
+    r.warning(n["retain"], r.join(path, "retain"),
+              "a retained command is replayed to the device every time it reconnects; use retain only for settings");
+  }
+  tool.publish.push_back(std::move(p));
+}
+
+void read_ack(reader& r, const YAML::Node& n, const std::string& path, tools::tool_spec& tool) {
+  if (!r.expect_map(n, path)) return;
+  r.check_keys(n, path, {"style", "topic", "match", "reject", "tolerance", "timeout"});
+  tools::ack_spec& ack = tool.ack;
+  ack.style = n["topic"] ? tools::ack_style::state : tools::ack_style::broker;
+  std::string style;
+  if (r.read_string(n, path, "style", style)) {
+    if (style == "state") ack.style = tools::ack_style::state;
+    else if (style == "response") ack.style = tools::ack_style::response;
+    else if (style == "rpc") ack.style = tools::ack_style::rpc;
+    else if (style == "broker") ack.style = tools::ack_style::broker;
+    else r.error(n["style"], r.join(path, "style"), "expected state, response, rpc or broker, found " + describe(n["style"]));
+  }
+  const bool needs_topic = ack.style == tools::ack_style::state || ack.style == tools::ack_style::rpc;
+  if (needs_topic) {
+    if (auto t = read_text_template(r, n, path, "topic", tool)) ack.topic = std::move(*t);
+  } else if (n["topic"]) {
+    r.error(n["topic"], r.join(path, "topic"),
+            std::string("the ") + std::string(tools::ack_style_name(ack.style)) + " style takes no topic");
+  }
+  if (const YAML::Node m = n["match"]) {
+    if (ack.style == tools::ack_style::broker) r.error(m, r.join(path, "match"), "the broker style has nothing to match");
+    ack.match = read_json_template(r, m, r.join(path, "match"), tool);
+  }
+  if (const YAML::Node m = n["reject"]) {
+    if (ack.style == tools::ack_style::broker || ack.style == tools::ack_style::rpc) {
+      r.error(m, r.join(path, "reject"), "only the state and response styles take reject (rpc errors are recognised by themselves)");
+    }
+    ack.reject = read_json_template(r, m, r.join(path, "reject"), tool);
+  }
+  if (const YAML::Node t = n["tolerance"]) {
+    const json v = t.IsScalar() ? scalar_to_json(t) : json(nullptr);
+    if (!v.is_number() || v.get<double>() < 0) {
+      r.error(t, r.join(path, "tolerance"), "expected a number of 0 or more, found " + describe(t));
+    } else {
+      ack.tolerance = v.get<double>();
+    }
+  }
+  r.read_duration(n, path, "timeout", ack.timeout, 100ms, 600s);
+}
+
+void read_tool(reader& r, const YAML::Node& n, const std::string& path, std::vector<tools::tool_spec>& out) {
+  if (!r.expect_map(n, path)) return;
+  r.check_keys(n, path, {"name", "description", "parameters", "publish", "ack"});
+  tools::tool_spec tool;
+  if (r.read_string(n, path, "name", tool.name, true)) {
+    static const std::regex valid(R"([A-Za-z_][A-Za-z0-9_.:-]{0,127})");
+    if (!std::regex_match(tool.name, valid)) {
+      r.error(n["name"], r.join(path, "name"),
+              "must start with a letter or '_' and hold only letters, digits, '_', '.', ':' or '-' (at most 128)");
+    }
+    for (const auto& other : out) {
+      if (other.name == tool.name) r.error(n["name"], r.join(path, "name"), "another tool is already named " + tool.name);
+    }
+  }
+  r.read_string(n, path, "description", tool.description);
+  if (const YAML::Node p = n["parameters"]) {
+    if (p.IsMap() && p.size() == 0) {
+      // `parameters: {}` is a function without arguments.
+    } else {
+      tool.parameters = read_schema(r, p, r.join(path, "parameters"), true);
+    }
+  }
+  const YAML::Node publish = n["publish"];
+  if (!publish) {
+    r.error(n, r.join(path, "publish"), "required key is missing");
+  } else if (publish.IsSequence()) {
+    if (publish.size() == 0) r.error(publish, r.join(path, "publish"), "expected at least one message");
+    for (std::size_t i = 0; i < publish.size(); ++i) {
+      read_publish(r, publish[i], r.join(path, "publish[" + std::to_string(i) + "]"), tool);
+    }
+  } else {
+    read_publish(r, publish, r.join(path, "publish"), tool);
+  }
+  if (const YAML::Node ack = n["ack"]) {
+    read_ack(r, ack, r.join(path, "ack"), tool);
+  }
+  if (tool.ack.style == tools::ack_style::rpc) {
+    bool carries_id = false;
+    for (const auto& p : tool.publish) carries_id = carries_id || p.payload.names().contains("call.id");
+    if (!carries_id) {
+      r.error(n["ack"], r.join(path, "ack.style"), "the rpc style needs a publish payload carrying \"{{call.id}}\" as the request id");
+    }
+  }
+  if (tool.ack.style == tools::ack_style::broker) {
+    for (const auto& p : tool.publish) {
+      if (p.qos == 0) {
+        r.warning(n, path, "with QoS 0 and no ack, nothing confirms the command arrived; the model will be told so");
+        break;
+      }
+    }
+  }
+  out.push_back(std::move(tool));
+}
+
+}  // namespace
+
+std::string diagnostic::to_string() const {
+  std::ostringstream out;
+  out << file;
+  if (line > 0) out << ':' << line << ':' << column;
+  out << ": ";
+  if (!key_path.empty()) out << key_path << ": ";
+  out << message;
+  return out.str();
+}
+
+load_result load_text(std::string_view yaml, const std::string& source_name) {
+  reader r(source_name);
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    r.error_at(e.mark.line + 1, e.mark.column + 1, "not valid YAML: " + e.msg);
+    return std::move(r.result());
+  }
+  config cfg;
+  cfg.source = source_name;
+  if (!root.IsMap()) {
+    r.error_at(1, 1, "expected a mapping with live, mqtt and tools, found " + describe(root));
+    return std::move(r.result());
+  }
+  r.check_keys(root, "", {"live", "mqtt", "tools"});
+  if (const YAML::Node live = root["live"]) {
+    read_live(r, live, cfg.live);
+  } else {
+    r.error(root, "live", "required key is missing (it holds at least live.model)");
+  }
+  if (const YAML::Node mqtt = root["mqtt"]) read_mqtt(r, mqtt, cfg.mqtt);
+  if (const YAML::Node tools = root["tools"]) {
+    if (!tools.IsSequence()) {
+      r.error(tools, "tools", "expected a list of tools, found " + describe(tools));
+    } else {
+      for (std::size_t i = 0; i < tools.size(); ++i) read_tool(r, tools[i], "tools[" + std::to_string(i) + "]", cfg.tools);
+    }
+  }
+  load_result result = std::move(r.result());
+  if (result.errors.empty()) result.cfg = std::move(cfg);
+  return result;
+}
+
+load_result load_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    load_result result;
+    result.errors.push_back({path, 0, 0, "", "cannot read the file: " + std::string(std::strerror(errno))});
+    return result;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return load_text(text.str(), path);
+}
+
+}  // namespace lb::config

@@ -1,0 +1,98 @@
+#include "config/secrets.hpp"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "common/url.hpp"
+
+namespace lb::config {
+namespace {
+
+// A secret file holds the secret and perhaps a trailing newline (echo > file).
+std::optional<std::string> read_secret_file(const std::string& path, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = "cannot read " + path + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string s = text.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  if (s.empty()) {
+    error = path + " is empty";
+    return std::nullopt;
+  }
+  return s;
+}
+
+}  // namespace
+
+secrets_result load_secrets(const config& cfg, const std::function<const char*(const char*)>& getenv_fn) {
+  const auto env = [&](const char* name) -> std::string {
+    const char* v = getenv_fn ? getenv_fn(name) : std::getenv(name);
+    return v == nullptr ? std::string() : std::string(v);
+  };
+  secrets_result out;
+  std::string error;
+  const std::string credentials = env("CREDENTIALS_DIRECTORY");
+
+  if (!credentials.empty()) {
+    std::ifstream probe(credentials + "/gemini-api-key");
+    if (probe) {
+      if (auto key = read_secret_file(credentials + "/gemini-api-key", error)) {
+        out.value.api_key = *key;
+        out.value.api_key_source = "credential gemini-api-key";
+      } else {
+        out.errors.push_back(error);
+      }
+    }
+  }
+  if (out.value.api_key.empty() && cfg.live.api_key_file) {
+    if (auto key = read_secret_file(*cfg.live.api_key_file, error)) {
+      out.value.api_key = *key;
+      out.value.api_key_source = "file " + *cfg.live.api_key_file;
+    } else {
+      out.errors.push_back("live.api_key_file: " + error);
+    }
+  }
+  for (const char* name : {"GEMINI_API_KEY", "GOOGLE_API_KEY"}) {
+    if (!out.value.api_key.empty()) break;
+    if (std::string v = env(name); !v.empty()) {
+      out.value.api_key = v;
+      out.value.api_key_source = std::string("environment ") + name;
+    }
+  }
+  const auto live_url = parse_url(cfg.live.url);
+  if (out.value.api_key.empty() && out.errors.empty() && !(live_url && live_url->is_loopback())) {
+    out.errors.push_back(
+        "no Gemini API key: provide the credential gemini-api-key (LoadCredential=), live.api_key_file, or "
+        "GEMINI_API_KEY / GOOGLE_API_KEY in the environment");
+  }
+
+  bool password_from_credential = false;
+  if (!credentials.empty()) {
+    std::ifstream probe(credentials + "/mqtt-password");
+    if (probe) {
+      password_from_credential = true;
+      if (auto pw = read_secret_file(credentials + "/mqtt-password", error)) {
+        out.value.mqtt_password = *pw;
+      } else {
+        out.errors.push_back(error);
+      }
+    }
+  }
+  if (!password_from_credential && cfg.mqtt.password_file) {
+    if (auto pw = read_secret_file(*cfg.mqtt.password_file, error)) {
+      out.value.mqtt_password = *pw;
+    } else {
+      out.errors.push_back("mqtt.password_file: " + error);
+    }
+  }
+  return out;
+}
+
+}  // namespace lb::config

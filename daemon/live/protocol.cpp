@@ -1,0 +1,209 @@
+#include "live/protocol.hpp"
+
+#include <charconv>
+#include <cmath>
+
+#include "common/log.hpp"
+
+namespace lb::live {
+namespace {
+
+std::string dump(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+const json* member(const json& obj, const char* camel, const char* snake = nullptr) {
+  if (!obj.is_object()) return nullptr;
+  auto it = obj.find(camel);
+  if (it == obj.end() && snake != nullptr) it = obj.find(snake);
+  return it == obj.end() ? nullptr : &*it;
+}
+
+bool flag(const json& obj, const char* camel, const char* snake) {
+  const json* v = member(obj, camel, snake);
+  return v != nullptr && v->is_boolean() && v->get<bool>();
+}
+
+std::size_t base64_decoded_size(const std::string& b64) {
+  std::size_t padding = 0;
+  if (!b64.empty() && b64.back() == '=') ++padding;
+  if (b64.size() > 1 && b64[b64.size() - 2] == '=') ++padding;
+  return b64.size() / 4 * 3 - padding;
+}
+
+void parse_content(const json& sc, server_message& out) {
+  if (!sc.is_object()) {
+    out.problems.push_back("serverContent is not an object");
+    return;
+  }
+  server_content c;
+  c.interrupted = flag(sc, "interrupted", "interrupted");
+  if (const json* turn = member(sc, "modelTurn", "model_turn")) {
+    const json* parts = member(*turn, "parts");
+    if (parts != nullptr && parts->is_array()) {
+      for (const auto& part : *parts) {
+        if (!part.is_object()) continue;
+        if (flag(part, "thought", "thought")) continue;  // native-audio models think aloud in text parts
+        if (const json* text = member(part, "text"); text != nullptr && text->is_string()) {
+          c.text += text->get_ref<const std::string&>();
+        }
+        if (const json* inline_data = member(part, "inlineData", "inline_data")) {
+          if (const json* data = member(*inline_data, "data"); data != nullptr && data->is_string()) {
+            c.audio_bytes += base64_decoded_size(data->get_ref<const std::string&>());
+          }
+        }
+      }
+    } else if (parts != nullptr) {
+      out.problems.push_back("serverContent.modelTurn.parts is not a list");
+    }
+  }
+  for (auto [camel, snake, target] : {std::tuple{"outputTranscription", "output_transcription", &c.output_transcription},
+                                      std::tuple{"inputTranscription", "input_transcription", &c.input_transcription}}) {
+    if (const json* t = member(sc, camel, snake)) {
+      if (const json* text = member(*t, "text"); text != nullptr && text->is_string()) {
+        *target += text->get_ref<const std::string&>();
+      }
+    }
+  }
+  c.generation_complete = flag(sc, "generationComplete", "generation_complete");
+  c.turn_complete = flag(sc, "turnComplete", "turn_complete");
+  out.content = std::move(c);
+}
+
+void parse_tool_call(const json& tc, server_message& out) {
+  out.has_tool_call = true;
+  const json* calls = member(tc, "functionCalls", "function_calls");
+  if (calls == nullptr || !calls->is_array()) {
+    out.problems.push_back("toolCall.functionCalls is not a list");
+    return;
+  }
+  for (const auto& call : *calls) {
+    const json* id = member(call, "id");
+    const json* name = member(call, "name");
+    if (id == nullptr || !id->is_string() || id->get_ref<const std::string&>().empty()) {
+      out.problems.push_back("a function call without an id cannot be answered: " + log::abbreviate(dump(call), 200));
+      continue;
+    }
+    function_call fc;
+    fc.id = id->get<std::string>();
+    fc.name = name != nullptr && name->is_string() ? name->get<std::string>() : std::string();
+    const json* args = member(call, "args");
+    fc.args = args == nullptr || args->is_null() ? json::object() : *args;
+    out.function_calls.push_back(std::move(fc));
+  }
+}
+
+json elide(const json& v, std::size_t max_string) {
+  if (v.is_object()) {
+    json out = json::object();
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (it.key() == "data" && it.value().is_string()) {
+        out[it.key()] = "<" + std::to_string(it.value().get_ref<const std::string&>().size()) + " base64 chars>";
+      } else {
+        out[it.key()] = elide(it.value(), max_string);
+      }
+    }
+    return out;
+  }
+  if (v.is_array()) {
+    json out = json::array();
+    for (const auto& e : v) out.push_back(elide(e, max_string));
+    return out;
+  }
+  if (v.is_string() && v.get_ref<const std::string&>().size() > max_string) {
+    return log::abbreviate(v.get_ref<const std::string&>(), max_string);
+  }
+  return v;
+}
+
+}  // namespace
+
+std::string build_setup(const config::live_config& live, const std::vector<tools::tool_spec>& tools) {
+  const bool audio = live.response_modality == config::modality::audio;
+  json setup = {
+      {"model", live.model},
+      {"generationConfig", {{"responseModalities", json::array({audio ? "AUDIO" : "TEXT"})}}},
+  };
+  if (!live.system_instruction.empty()) {
+    setup["systemInstruction"] = {{"parts", json::array({{{"text", live.system_instruction}}})}};
+  }
+  json tool_list = json::array();
+  if (!tools.empty()) {
+    json declarations = json::array();
+    for (const auto& t : tools) {
+      json d = {{"name", t.name}};
+      if (!t.description.empty()) d["description"] = t.description;
+      if (t.parameters) d["parameters"] = tools::to_declaration(*t.parameters);
+      declarations.push_back(std::move(d));
+    }
+    tool_list.push_back({{"functionDeclarations", std::move(declarations)}});
+  }
+  for (auto b : live.builtin_tools) {
+    tool_list.push_back(b == config::builtin_tool::google_search ? json{{"googleSearch", json::object()}}
+                                                                 : json{{"codeExecution", json::object()}});
+  }
+  if (!tool_list.empty()) setup["tools"] = std::move(tool_list);
+  // In AUDIO modality the reply text is the transcript of what the model said.
+  if (audio) setup["outputAudioTranscription"] = json::object();
+  return dump(json{{"setup", std::move(setup)}});
+}
+
+std::string build_user_turn(std::string_view text) {
+  return dump(json{{"clientContent",
+                    {{"turns", json::array({{{"role", "user"}, {"parts", json::array({{{"text", text}}})}}})},
+                     {"turnComplete", true}}}});
+}
+
+std::string build_tool_response(std::string_view id, std::string_view name, const json& response) {
+  return dump(json{{"toolResponse",
+                    {{"functionResponses", json::array({{{"id", id}, {"name", name}, {"response", response}}})}}}});
+}
+
+std::optional<std::chrono::milliseconds> parse_proto_duration(std::string_view text) {
+  if (text.size() < 2 || text.back() != 's') return std::nullopt;
+  text.remove_suffix(1);
+  double seconds = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (ec != std::errc{} || end != text.data() + text.size() || !std::isfinite(seconds) || seconds < 0 ||
+      seconds > 1e9) {
+    return std::nullopt;
+  }
+  return std::chrono::milliseconds(static_cast<long long>(std::llround(seconds * 1000)));
+}
+
+std::variant<server_message, std::string> parse_server_message(std::string_view frame) {
+  json doc = json::parse(frame.begin(), frame.end(), nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return std::string("not valid JSON (or not UTF-8)");
+  if (!doc.is_object()) return std::string("not a JSON object");
+
+  server_message out;
+  if (member(doc, "setupComplete", "setup_complete") != nullptr) out.setup_complete = true;
+  if (const json* sc = member(doc, "serverContent", "server_content")) parse_content(*sc, out);
+  if (const json* tc = member(doc, "toolCall", "tool_call")) parse_tool_call(*tc, out);
+  if (const json* cancel = member(doc, "toolCallCancellation", "tool_call_cancellation")) {
+    const json* ids = member(*cancel, "ids");
+    if (ids != nullptr && ids->is_array()) {
+      for (const auto& id : *ids) {
+        if (id.is_string()) out.cancelled_ids.push_back(id.get<std::string>());
+      }
+    } else {
+      out.problems.push_back("toolCallCancellation.ids is not a list");
+    }
+  }
+  if (const json* go_away = member(doc, "goAway", "go_away")) {
+    const json* left = member(*go_away, "timeLeft", "time_left");
+    std::optional<std::chrono::milliseconds> d;
+    if (left != nullptr && left->is_string()) d = parse_proto_duration(left->get_ref<const std::string&>());
+    out.go_away = d.value_or(std::chrono::milliseconds(0));
+  }
+  if (const json* usage = member(doc, "usageMetadata", "usage_metadata"); usage != nullptr && usage->is_object()) {
+    out.usage = *usage;
+  }
+  return out;
+}
+
+std::string summarize_frame(std::string_view frame, std::size_t max_bytes) {
+  json doc = json::parse(frame.begin(), frame.end(), nullptr, false);
+  if (doc.is_discarded()) return log::abbreviate(frame, max_bytes);
+  return log::abbreviate(dump(elide(doc, 200)), max_bytes);
+}
+
+}  // namespace lb::live

@@ -1,0 +1,68 @@
+// The Live API's JSON messages: building what the client sends, parsing what the server sends.
+// Pure functions, no I/O. Server input is untrusted: parsing never throws, checks every type, and
+// ignores fields it does not know.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config/config.hpp"
+
+namespace lb::live {
+
+using json = nlohmann::json;
+
+// ---- client → server -------------------------------------------------------------------------
+
+std::string build_setup(const config::live_config& live, const std::vector<tools::tool_spec>& tools);
+std::string build_user_turn(std::string_view text);
+// `response` is {"output": …} or {"error": "…"}.
+std::string build_tool_response(std::string_view id, std::string_view name, const json& response);
+
+// ---- server → client -------------------------------------------------------------------------
+
+struct function_call {
+  std::string id;
+  std::string name;
+  json args;  // an object; empty when the model sent none
+};
+
+struct server_content {
+  std::string text;                  // the turn's text parts, thoughts left out
+  std::string output_transcription;  // what the model said, in AUDIO modality
+  std::string input_transcription;
+  std::size_t audio_bytes = 0;       // decoded size of inlineData audio in this frame
+  bool turn_complete = false;
+  bool generation_complete = false;
+  bool interrupted = false;
+};
+
+struct server_message {
+  bool setup_complete = false;
+  std::optional<server_content> content;
+  bool has_tool_call = false;
+  std::vector<function_call> function_calls;
+  std::vector<std::string> cancelled_ids;
+  std::optional<std::chrono::milliseconds> go_away;  // timeLeft
+  std::optional<json> usage;
+  // Parts of the frame that were present but unusable (a call without an id, a field of the wrong
+  // type). The rest of the frame is still used.
+  std::vector<std::string> problems;
+};
+
+// Returns the message or why the frame is unusable as a whole (not JSON, not an object).
+std::variant<server_message, std::string> parse_server_message(std::string_view frame);
+
+// proto3 JSON Duration: "50s", "9.5s".
+std::optional<std::chrono::milliseconds> parse_proto_duration(std::string_view text);
+
+// A frame for the debug log: base64 audio and long strings elided.
+std::string summarize_frame(std::string_view frame, std::size_t max_bytes = 2000);
+
+}  // namespace lb::live

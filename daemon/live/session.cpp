@@ -1,0 +1,311 @@
+#include "live/session.hpp"
+
+#include <deque>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+#include "common/duration.hpp"
+#include "common/log.hpp"
+#include "common/url.hpp"
+
+namespace lb::live {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using boost::system::error_code;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr auto config_error_delay = std::chrono::minutes(5);
+constexpr auto idle_timeout = std::chrono::seconds(60);  // Beast pings after half of it in silence
+
+using plain_ws = websocket::stream<beast::tcp_stream>;
+using tls_ws = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+
+struct connection_outcome {
+  std::string reason;
+  bool config_error = false;
+};
+
+}  // namespace
+
+class session::connection_base {
+ public:
+  virtual ~connection_base() = default;
+  virtual void send(std::string frame) = 0;
+  virtual void close() = 0;  // close frame 1000 after the queued frames
+  virtual void abort() = 0;  // drop the socket now
+};
+
+// One WebSocket connection. The reader runs inside session::run; the writer is its own coroutine,
+// so that exactly one write is in flight at a time (Beast allows one read and one write).
+template <class Ws>
+class connection : public session::connection_base, public std::enable_shared_from_this<connection<Ws>> {
+ public:
+  template <class... Args>
+  explicit connection(Args&&... args) : ws_(std::forward<Args>(args)...), wake_(ws_.get_executor()) {}
+
+  Ws& ws() { return ws_; }
+
+  void send(std::string frame) override {
+    if (dead_ || closing_) return;
+    queue_.push_back(std::move(frame));
+    wake_.cancel();
+  }
+  void close() override {
+    closing_ = true;
+    wake_.cancel();
+  }
+  void abort() override {
+    if (dead_) return;
+    dead_ = true;
+    error_code ignored;
+    beast::get_lowest_layer(ws_).socket().close(ignored);
+    wake_.cancel();
+  }
+
+  asio::awaitable<void> write_loop() {
+    auto self = this->shared_from_this();  // the writer keeps the connection alive
+    error_code ec;
+    for (;;) {
+      while (queue_.empty() && !closing_ && !dead_) {
+        wake_.expires_at(asio::steady_timer::time_point::max());
+        co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+      if (dead_) co_return;
+      if (queue_.empty()) {  // closing, and everything queued is out
+        co_await ws_.async_close(websocket::close_code::normal, asio::redirect_error(asio::use_awaitable, ec));
+        co_return;
+      }
+      if (log::enabled(log::level::debug)) log::debug("live.out", summarize_frame(queue_.front()));
+      co_await ws_.async_write(asio::buffer(queue_.front()), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        abort();
+        co_return;
+      }
+      queue_.pop_front();
+    }
+  }
+
+ private:
+  Ws ws_;
+  asio::steady_timer wake_;
+  std::deque<std::string> queue_;
+  bool closing_ = false;
+  bool dead_ = false;
+};
+
+namespace {
+
+template <class Ws>
+asio::awaitable<connection_outcome> handshake(connection<Ws>& conn, const url& u, const config::live_config& cfg,
+                                              const std::string& api_key) {
+  auto ex = co_await asio::this_coro::executor;
+  error_code ec;
+  auto& tcp_layer = beast::get_lowest_layer(conn.ws());
+
+  tcp::resolver resolver(ex);
+  asio::steady_timer resolve_deadline(ex);
+  resolve_deadline.expires_after(cfg.connect_timeout);
+  resolve_deadline.async_wait([&resolver](const error_code& e) {
+    if (!e) resolver.cancel();
+  });
+  const auto endpoints = co_await resolver.async_resolve(u.host, u.port, asio::redirect_error(asio::use_awaitable, ec));
+  resolve_deadline.cancel();
+  if (ec) co_return connection_outcome{"cannot resolve " + u.host + ": " + ec.message()};
+
+  tcp_layer.expires_after(cfg.connect_timeout);  // covers TCP connect and the TLS handshake
+  co_await tcp_layer.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return connection_outcome{"cannot connect to " + u.host + ":" + u.port + ": " + ec.message()};
+  tcp_layer.socket().set_option(tcp::no_delay(true), ec);
+
+  if constexpr (std::is_same_v<Ws, tls_ws>) {
+    auto& tls = conn.ws().next_layer();
+    if (!SSL_set_tlsext_host_name(tls.native_handle(), u.host.c_str())) {
+      co_return connection_outcome{"cannot set TLS SNI for " + u.host};
+    }
+    tls.set_verify_mode(asio::ssl::verify_peer);
+    tls.set_verify_callback(asio::ssl::host_name_verification(u.host));
+    co_await tls.async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return connection_outcome{"TLS handshake with " + u.host + " failed: " + ec.message()};
+  }
+
+  tcp_layer.expires_never();  // from here the WebSocket's own timeouts apply
+  conn.ws().set_option(websocket::stream_base::timeout{cfg.connect_timeout, idle_timeout, true});
+  conn.ws().set_option(websocket::stream_base::decorator([key = api_key](websocket::request_type& req) {
+    req.set(beast::http::field::user_agent, "livebridge/" LIVEBRIDGE_VERSION);
+    // The key travels in a header, never in the URL, so that no access log ever holds it.
+    if (!key.empty()) req.set("x-goog-api-key", key);
+  }));
+  conn.ws().read_message_max(cfg.max_frame_bytes);
+  conn.ws().text(true);
+
+  const bool default_port = (u.scheme == "wss" && u.port == "443") || (u.scheme == "ws" && u.port == "80");
+  const std::string host_header = default_port ? u.host : u.host + ":" + u.port;
+  websocket::response_type response;
+  co_await conn.ws().async_handshake(response, host_header, u.target, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) {
+    std::string reason = "WebSocket upgrade failed: " + ec.message();
+    if (response.result_int() != 0) reason += " (HTTP " + std::to_string(response.result_int()) + ")";
+    const unsigned status = response.result_int();
+    co_return connection_outcome{reason, status == 401 || status == 403 || status == 404};
+  }
+  co_return connection_outcome{};
+}
+
+}  // namespace
+
+session::session(asio::io_context& io, config::live_config cfg, std::string api_key, session_events& events)
+    : io_(io),
+      cfg_(std::move(cfg)),
+      api_key_(std::move(api_key)),
+      events_(events),
+      backoff_(std::chrono::seconds(1), cfg_.reconnect_delay_max, config_error_delay),
+      retry_timer_(io) {}
+
+session::~session() = default;
+
+bool session::send(std::string frame) {
+  if (!ready_ || !current_) return false;
+  current_->send(std::move(frame));
+  return true;
+}
+
+void session::start() { run(); }
+
+void session::stop(std::function<void()> done) {
+  stopping_ = true;
+  on_stopped_ = std::move(done);
+  retry_timer_.cancel();
+  if (current_) {
+    if (ready_) {
+      current_->close();
+    } else {
+      current_->abort();
+    }
+  }
+}
+
+void session::run() {
+  asio::co_spawn(
+      io_,
+      [this]() -> asio::awaitable<void> {
+        const auto u = parse_url(cfg_.url);  // validated by the config loader
+        const bool tls = u->scheme == "wss";
+        std::shared_ptr<asio::ssl::context> tls_context;
+        if (tls) {
+          tls_context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+          tls_context->set_default_verify_paths();
+          if (cfg_.ca_file) tls_context->load_verify_file(*cfg_.ca_file);
+        }
+        while (!stopping_) {
+          state_text_ = "connecting";
+          log::info("live.connecting", "url=" + log::quote(cfg_.url) + " model=" + cfg_.model);
+          connection_outcome outcome;
+          const auto started = std::chrono::steady_clock::now();
+          auto serve = [&]<class Ws>(std::shared_ptr<connection<Ws>> conn) -> asio::awaitable<connection_outcome> {
+            current_ = conn;
+            if (stopping_) co_return connection_outcome{"stopped"};
+            connection_outcome result = co_await handshake(*conn, *u, cfg_, api_key_);
+            if (!result.reason.empty()) co_return result;
+            if (stopping_) co_return connection_outcome{"stopped"};
+
+            asio::co_spawn(io_, conn->write_loop(), asio::detached);
+            conn->send(setup_frame_);
+            bool setup_timed_out = false;
+            asio::steady_timer setup_deadline(io_);
+            setup_deadline.expires_after(cfg_.setup_timeout);
+            setup_deadline.async_wait([this, &setup_timed_out, weak = std::weak_ptr(conn)](const error_code& e) {
+              if (e || ready_) return;
+              setup_timed_out = true;
+              if (auto c = weak.lock()) c->abort();
+            });
+
+            beast::flat_buffer buffer;
+            error_code ec;
+            for (;;) {
+              co_await conn->ws().async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
+              if (ec) break;
+              const std::string frame = beast::buffers_to_string(buffer.data());
+              buffer.consume(buffer.size());
+              if (log::enabled(log::level::debug)) log::debug("live.in", summarize_frame(frame));
+              auto parsed = parse_server_message(frame);
+              if (auto* bad = std::get_if<std::string>(&parsed)) {
+                log::warning("live.bad_frame", "reason=" + log::quote(*bad) + " frame=" + log::quote(log::abbreviate(frame, 200)));
+                continue;
+              }
+              auto& msg = std::get<server_message>(parsed);
+              for (const auto& problem : msg.problems) log::warning("live.bad_field", log::quote(problem));
+              if (!ready_) {
+                if (!msg.setup_complete) {
+                  log::warning("live.early_frame", "reason=\"frame before setupComplete ignored\"");
+                  continue;
+                }
+                ready_ = true;
+                setup_deadline.cancel();
+                backoff_.reset();
+                const auto setup_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - started);
+                state_text_ = "connected";
+                log::notice("live.ready", "setup_ms=" + std::to_string(setup_ms.count()));
+                events_.on_session_ready();
+                continue;
+              }
+              events_.on_server_message(msg);
+            }
+            setup_deadline.cancel();
+            if (ec == websocket::error::closed) {
+              const auto& cr = conn->ws().reason();
+              result.reason = "closed by the server: " + std::to_string(cr.code) +
+                              (cr.reason.empty() ? std::string() : " " + std::string(cr.reason.c_str()));
+              result.config_error = cr.code == 1007 || cr.code == 1008;
+            } else if (setup_timed_out) {
+              result.reason = "no setupComplete within " + format_duration(cfg_.setup_timeout);
+            } else {
+              result.reason = ec.message();
+            }
+            conn->abort();
+            co_return result;
+          };
+          if (tls) {
+            outcome = co_await serve(std::make_shared<connection<tls_ws>>(io_, *tls_context));
+          } else {
+            outcome = co_await serve(std::make_shared<connection<plain_ws>>(io_));
+          }
+          const bool was_ready = ready_;
+          ready_ = false;
+          current_.reset();
+          if (stopping_) break;
+          on_connection_end(outcome.reason, outcome.config_error);
+          (void)was_ready;
+          const auto delay = backoff_.next(outcome.config_error);
+          state_text_ = "reconnecting in " + format_duration(delay) + " after: " + outcome.reason;
+          log::write(outcome.config_error ? log::level::error : log::level::warning, "live.lost",
+                     "reason=" + log::quote(outcome.reason) + " retry_in=" + format_duration(delay));
+          retry_timer_.expires_after(delay);
+          error_code ec;
+          co_await retry_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        state_text_ = "stopped";
+        log::info("live.stopped");
+        if (on_stopped_) asio::post(io_, std::move(on_stopped_));
+      },
+      asio::detached);
+}
+
+void session::on_connection_end(const std::string& reason, bool config_error) {
+  (void)config_error;
+  events_.on_session_lost(reason);
+}
+
+}  // namespace lb::live

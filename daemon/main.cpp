@@ -1,0 +1,157 @@
+// livebridge: flags, config, run, exit codes. Everything else lives in the library.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "app/ask.hpp"
+#include "app/bridge.hpp"
+#include "common/duration.hpp"
+#include "common/log.hpp"
+#include "config/loader.hpp"
+#include "config/secrets.hpp"
+
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_failure = 1;
+constexpr int exit_usage = 64;   // EX_USAGE
+constexpr int exit_config = 78;  // EX_CONFIG: listed in RestartPreventExitStatus=
+
+constexpr const char* default_config = "/etc/livebridge/livebridge.yaml";
+
+void usage(std::FILE* to) {
+  std::fprintf(to,
+               "usage: livebridge [--config PATH] [--log-level LEVEL]         run the bridge\n"
+               "       livebridge --check-config [--config PATH]               validate the config and exit\n"
+               "       livebridge ask [--config PATH] [--timeout 60s] [--json] TEXT...\n"
+               "                                                               send a prompt, print the reply\n"
+               "       livebridge --version\n"
+               "LEVEL: error, warning, notice, info (default), debug. Default config: %s\n",
+               default_config);
+}
+
+struct options {
+  std::string config_path = default_config;
+  bool check_config = false;
+  bool ask = false;
+  bool ask_json = false;
+  lb::millis ask_timeout = std::chrono::seconds(60);
+  std::vector<std::string> words;
+};
+
+// Returns an exit code when the process should end right away.
+std::optional<int> parse_args(int argc, char** argv, options& o) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&](const char* name) -> std::optional<std::string> {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "livebridge: %s needs a value\n", name);
+        return std::nullopt;
+      }
+      return std::string(argv[++i]);
+    };
+    if (arg == "--help" || arg == "-h") {
+      usage(stdout);
+      return exit_ok;
+    } else if (arg == "--version") {
+      std::printf("livebridge %s\n", LIVEBRIDGE_VERSION);
+      return exit_ok;
+    } else if (arg == "--config" || arg == "-c") {
+      auto v = value("--config");
+      if (!v) return exit_usage;
+      o.config_path = *v;
+    } else if (arg == "--check-config") {
+      o.check_config = true;
+    } else if (arg == "--log-level") {
+      auto v = value("--log-level");
+      lb::log::level level;
+      if (!v || !lb::log::parse_level(*v, level)) {
+        std::fprintf(stderr, "livebridge: --log-level takes error, warning, notice, info or debug\n");
+        return exit_usage;
+      }
+      lb::log::set_level(level);
+    } else if (arg == "--timeout" && o.ask) {
+      auto v = value("--timeout");
+      auto d = v ? lb::parse_duration(*v) : std::nullopt;
+      if (!d || d->count() == 0) {
+        std::fprintf(stderr, "livebridge: --timeout takes a duration such as 30s\n");
+        return exit_usage;
+      }
+      o.ask_timeout = *d;
+    } else if (arg == "--json" && o.ask) {
+      o.ask_json = true;
+    } else if (arg == "ask" && !o.ask && o.words.empty()) {
+      o.ask = true;
+    } else if (o.ask && (arg.empty() || arg[0] != '-' || !o.words.empty())) {
+      o.words.push_back(arg);
+    } else {
+      std::fprintf(stderr, "livebridge: unknown argument %s\n", arg.c_str());
+      usage(stderr);
+      return exit_usage;
+    }
+  }
+  if (o.ask && o.words.empty()) {
+    std::fprintf(stderr, "livebridge ask: what should I ask? (livebridge ask \"Turn on the lights\")\n");
+    return exit_usage;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options opts;
+  if (auto code = parse_args(argc, argv, opts)) return *code;
+
+  auto loaded = lb::config::load_file(opts.config_path);
+  for (const auto& w : loaded.warnings) lb::log::warning("config.warning", lb::log::quote(w.to_string()));
+  if (!loaded.cfg) {
+    for (const auto& e : loaded.errors) std::fprintf(stderr, "<3>config error: %s\n", e.to_string().c_str());
+    std::fprintf(stderr, "<3>%s: %zu error(s); nothing was started\n", opts.config_path.c_str(), loaded.errors.size());
+    return exit_config;
+  }
+  auto secrets = lb::config::load_secrets(*loaded.cfg);
+  if (!secrets.errors.empty()) {
+    for (const auto& e : secrets.errors) std::fprintf(stderr, "<3>config error: %s\n", e.c_str());
+    return exit_config;
+  }
+  lb::log::add_secret(secrets.value.api_key);
+  lb::log::add_secret(secrets.value.mqtt_password);
+
+  if (opts.check_config) {
+    std::printf("%s: ok (%zu tools)\n", opts.config_path.c_str(), loaded.cfg->tools.size());
+    return exit_ok;
+  }
+  if (opts.ask) {
+    std::string text;
+    for (const auto& w : opts.words) text += (text.empty() ? "" : " ") + w;
+    return lb::app::run_ask(*loaded.cfg, secrets.value, text, opts.ask_timeout, opts.ask_json);
+  }
+
+  if (!secrets.value.api_key_source.empty()) {
+    lb::log::info("config.api_key", "source=" + lb::log::quote(secrets.value.api_key_source));
+  }
+  try {
+    boost::asio::io_context io(1);
+    lb::app::bridge bridge(io, std::move(*loaded.cfg), std::move(secrets.value));
+    boost::asio::signal_set signals(io, SIGTERM, SIGINT);
+    bool stopping = false;
+    signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+      if (ec || stopping) return;
+      stopping = true;
+      lb::log::notice("signal", std::string("name=") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
+      bridge.stop([&io] { io.stop(); });
+    });
+    bridge.start();
+    io.run();
+    lb::log::notice("exit", "code=0");
+    return exit_ok;
+  } catch (const std::exception& e) {
+    lb::log::error("fatal", "what=" + lb::log::quote(e.what()));
+    return exit_failure;
+  }
+}

@@ -1,0 +1,284 @@
+#include "mqtt/client.hpp"
+
+#include <atomic>
+
+#include <boost/asio/post.hpp>
+#include <mqtt/async_client.h>
+
+#include "common/duration.hpp"
+#include "common/log.hpp"
+#include "common/url.hpp"
+
+namespace lb::mqtt {
+namespace asio = boost::asio;
+
+namespace {
+
+// Paho wants an action listener object per operation; this one posts the outcome to the io
+// thread and deletes itself.
+class posting_listener final : public ::mqtt::iaction_listener {
+ public:
+  using handler = std::function<void(std::optional<std::string>)>;
+  posting_listener(asio::io_context& io, handler h) : io_(io), handler_(std::move(h)) {}
+
+  void on_success(const ::mqtt::token&) override { complete(std::nullopt); }
+  void on_failure(const ::mqtt::token& tok) override {
+    std::string why = "error " + std::to_string(tok.get_return_code());
+    if (tok.get_reason_code() != 0) why += ", reason code " + std::to_string(tok.get_reason_code());
+    complete(why);
+  }
+
+ private:
+  void complete(std::optional<std::string> outcome) {
+    try {
+      asio::post(io_, [h = std::move(handler_), outcome = std::move(outcome)] { h(outcome); });
+    } catch (...) {
+    }
+    delete this;
+  }
+  asio::io_context& io_;
+  handler handler_;
+};
+
+std::string paho_uri(const url& u) {
+  const bool tls = u.scheme == "mqtts" || u.scheme == "ssl";
+  const std::string host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
+  return std::string(tls ? "ssl://" : "tcp://") + host + ":" + u.port;
+}
+
+}  // namespace
+
+class client::impl {
+ public:
+  impl(client& owner, asio::io_context& io, const config::mqtt_config& cfg, std::string password, last_will will,
+       std::vector<std::string> subscriptions, handlers h)
+      : owner_(owner),
+        io_(io),
+        cfg_(cfg),
+        password_(std::move(password)),
+        will_(std::move(will)),
+        subscriptions_(std::move(subscriptions)),
+        handlers_(std::move(h)),
+        uri_(paho_uri(*parse_url(cfg.url))),
+        cli_(uri_, cfg.client_id, ::mqtt::create_options(MQTTVERSION_5)),
+        retry_timer_(io),
+        backoff_(std::chrono::seconds(1), std::chrono::seconds(30), std::chrono::seconds(30)) {
+    auto builder = ::mqtt::connect_options_builder()
+                       .mqtt_version(MQTTVERSION_5)
+                       .clean_start(true)
+                       .keep_alive_interval(std::chrono::duration_cast<std::chrono::seconds>(cfg.keepalive))
+                       .connect_timeout(std::chrono::seconds(10))
+                       .automatic_reconnect(std::chrono::seconds(1), std::chrono::seconds(30));
+    if (!will_.topic.empty()) builder.will(::mqtt::message(will_.topic, will_.payload, 1, true));
+    if (!cfg.username.empty()) builder.user_name(cfg.username);
+    if (!password_.empty()) builder.password(password_);
+    if (uri_.rfind("ssl://", 0) == 0) {
+      auto ssl = ::mqtt::ssl_options_builder().enable_server_cert_auth(true).verify(true);
+      if (cfg.ca_file) {
+        ssl.trust_store(*cfg.ca_file);
+      } else {
+        ssl.ca_path("/etc/ssl/certs");
+      }
+      builder.ssl(ssl.finalize());
+    }
+    // Kept for the client's lifetime: paho 1.2 does not copy everything it points into.
+    options_ = builder.finalize();
+
+    cli_.set_connected_handler([this](const std::string&) { post([this] { on_connected(); }); });
+    cli_.set_connection_lost_handler([this](const std::string& cause) {
+      post([this, cause] { on_lost(cause.empty() ? std::string("connection lost") : cause); });
+    });
+    cli_.set_message_callback([this](::mqtt::const_message_ptr msg) {
+      tools::incoming_message in;
+      in.topic = msg->get_topic();
+      in.payload = msg->to_string();
+      in.retained = msg->is_retained();
+      const auto& props = msg->get_properties();
+      if (props.contains(::mqtt::property::CORRELATION_DATA)) {
+        in.correlation_data = ::mqtt::get<std::string>(props, ::mqtt::property::CORRELATION_DATA);
+      }
+      post([this, in = std::move(in)]() mutable {
+        if (handlers_.on_message) handlers_.on_message(std::move(in));
+      });
+    });
+  }
+
+  ~impl() {
+    try {
+      cli_.disable_callbacks();
+    } catch (...) {
+    }
+  }
+
+  void connect() {
+    if (stopping_) return;
+    log::info("mqtt.connecting", "url=" + log::quote(cfg_.url) + " client_id=" + cfg_.client_id);
+    try {
+      cli_.connect(options_, nullptr, *new posting_listener(io_, [this](std::optional<std::string> error) {
+        if (error && !stopping_) retry_connect("connect failed: " + *error);
+      }));
+    } catch (const ::mqtt::exception& e) {
+      retry_connect(std::string("connect failed: ") + e.what());
+    }
+  }
+
+  void retry_connect(const std::string& why) {
+    const auto delay = backoff_.next(false);
+    owner_.state_text_ = "reconnecting in " + format_duration(delay) + " after: " + why;
+    log::warning("mqtt.connect_failed", "reason=" + log::quote(why) + " retry_in=" + format_duration(delay));
+    retry_timer_.expires_after(delay);
+    retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) connect();
+    });
+  }
+
+  void on_connected() {
+    if (stopping_) return;
+    backoff_.reset();
+    // The broker forgot our subscriptions (clean start): subscribe again, and only call the
+    // bridge connected once every SUBACK is in, so no acknowledgement can slip past.
+    auto remaining = std::make_shared<std::size_t>(subscriptions_.size());
+    const auto generation = ++generation_;
+    if (subscriptions_.empty()) {
+      mark_connected();
+      return;
+    }
+    for (const auto& filter : subscriptions_) {
+      try {
+        // no_local: never receive our own commands back; retained copies still arrive and are
+        // recognised by their retain flag.
+        cli_.subscribe(filter, 1, nullptr,
+                       *new posting_listener(io_, [this, filter, remaining, generation](std::optional<std::string> error) {
+                         if (generation != generation_) return;
+                         if (error) {
+                           log::error("mqtt.subscribe_failed", "filter=" + log::quote(filter) + " reason=" + log::quote(*error));
+                         }
+                         if (--*remaining == 0) mark_connected();
+                       }),
+                       ::mqtt::subscribe_options(true));
+      } catch (const ::mqtt::exception& e) {
+        log::error("mqtt.subscribe_failed", "filter=" + log::quote(filter) + " reason=" + log::quote(e.what()));
+        if (--*remaining == 0) mark_connected();
+      }
+    }
+  }
+
+  void mark_connected() {
+    owner_.connected_ = true;
+    owner_.state_text_ = "connected";
+    log::notice("mqtt.connected", "url=" + log::quote(cfg_.url) + " subscriptions=" + std::to_string(subscriptions_.size()));
+    if (handlers_.on_connected) handlers_.on_connected();
+  }
+
+  void on_lost(const std::string& cause) {
+    ++generation_;
+    const bool was_connected = owner_.connected_;
+    owner_.connected_ = false;
+    if (stopping_) return;
+    owner_.state_text_ = "reconnecting after: " + cause;
+    if (was_connected) log::warning("mqtt.lost", "reason=" + log::quote(cause));
+    if (handlers_.on_lost) handlers_.on_lost(cause);
+  }
+
+  void publish(const tools::outgoing_message& m, std::function<void(std::optional<std::string>)> done) {
+    if (!owner_.connected_) {
+      post([done = std::move(done)] { done(std::string("the MQTT broker is not connected")); });
+      return;
+    }
+    auto msg = ::mqtt::make_message(m.topic, m.payload, m.qos, m.retain);
+    ::mqtt::properties props;
+    if (!m.response_topic.empty()) props.add(::mqtt::property(::mqtt::property::RESPONSE_TOPIC, m.response_topic));
+    if (!m.correlation_data.empty()) props.add(::mqtt::property(::mqtt::property::CORRELATION_DATA, m.correlation_data));
+    if (m.expiry_seconds > 0) {
+      props.add(::mqtt::property(::mqtt::property::MESSAGE_EXPIRY_INTERVAL, static_cast<int32_t>(m.expiry_seconds)));
+    }
+    if (!props.empty()) msg->set_properties(props);
+    try {
+      cli_.publish(msg, nullptr, *new posting_listener(io_, std::move(done)));
+    } catch (const ::mqtt::exception& e) {
+      post([done = std::move(done), why = std::string(e.what())] { done(why); });
+    }
+  }
+
+  void stop(std::optional<tools::outgoing_message> final_message, std::function<void()> done) {
+    stopping_ = true;
+    retry_timer_.cancel();
+    if (!owner_.connected_) {
+      try {
+        cli_.disconnect(0)->wait_for(std::chrono::milliseconds(100));
+      } catch (...) {
+      }
+      post(std::move(done));
+      return;
+    }
+    auto disconnect = [this, done = std::move(done)](std::optional<std::string>) mutable {
+      try {
+        cli_.disconnect(std::chrono::seconds(2), nullptr, *new posting_listener(io_, [this, done](std::optional<std::string>) {
+          owner_.connected_ = false;
+          owner_.state_text_ = "disconnected";
+          done();
+        }));
+      } catch (const ::mqtt::exception&) {
+        owner_.connected_ = false;
+        done();
+      }
+    };
+    if (final_message) {
+      publish(*final_message, std::move(disconnect));
+    } else {
+      disconnect(std::nullopt);
+    }
+  }
+
+ private:
+  template <class F>
+  void post(F&& f) {
+    try {
+      asio::post(io_, std::forward<F>(f));
+    } catch (...) {
+      // Never let an exception escape into paho's C code.
+    }
+  }
+
+  client& owner_;
+  asio::io_context& io_;
+  config::mqtt_config cfg_;
+  std::string password_;
+  last_will will_;
+  std::vector<std::string> subscriptions_;
+  handlers handlers_;
+  std::string uri_;
+  ::mqtt::async_client cli_;
+  ::mqtt::connect_options options_;
+  asio::steady_timer retry_timer_;
+  live::backoff backoff_;
+  std::uint64_t generation_ = 0;  // bumped per connection; stale SUBACKs are ignored
+  bool stopping_ = false;
+};
+
+client::client(asio::io_context& io, const config::mqtt_config& cfg, std::string password, last_will will,
+               std::vector<std::string> subscriptions, handlers h)
+    : impl_(std::make_unique<impl>(*this, io, cfg, std::move(password), std::move(will), std::move(subscriptions),
+                                   std::move(h))) {}
+
+client::~client() = default;
+
+void client::start() { impl_->connect(); }
+
+void client::stop(std::optional<tools::outgoing_message> final_message, std::function<void()> done) {
+  impl_->stop(std::move(final_message), std::move(done));
+}
+
+void client::publish(tools::outgoing_message msg, std::function<void(std::optional<std::string>)> done) {
+  impl_->publish(msg, std::move(done));  // `done` always runs later, never inside this call
+}
+
+void client::publish_and_forget(tools::outgoing_message msg) {
+  if (!connected_) return;
+  std::string topic = msg.topic;
+  impl_->publish(msg, [topic](std::optional<std::string> error) {
+    if (error) log::warning("mqtt.publish_failed", "topic=" + log::quote(topic) + " reason=" + log::quote(*error));
+  });
+}
+
+}  // namespace lb::mqtt

@@ -1,0 +1,57 @@
+// The MQTT side of the daemon, on paho-mqtt-cpp (MQTT v5). Paho calls back on its own threads;
+// every callback only copies what it got and posts it onto the io_context, so all state here is
+// owned by the io thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "config/config.hpp"
+#include "live/backoff.hpp"
+#include "tools/dispatcher.hpp"
+
+namespace lb::mqtt {
+
+class client final : public tools::publisher {
+ public:
+  struct handlers {
+    std::function<void()> on_connected;  // connected and every subscription acknowledged (SUBACK)
+    std::function<void(const std::string& cause)> on_lost;
+    std::function<void(tools::incoming_message&&)> on_message;
+  };
+  struct last_will {
+    std::string topic;
+    std::string payload;
+  };
+
+  client(boost::asio::io_context& io, const config::mqtt_config& cfg, std::string password, last_will will,
+         std::vector<std::string> subscriptions, handlers h);
+  ~client() override;
+  client(const client&) = delete;
+  client& operator=(const client&) = delete;
+
+  void start();
+  // Publishes `final_message` (if any) and disconnects cleanly; `done` runs on the io thread.
+  void stop(std::optional<tools::outgoing_message> final_message, std::function<void()> done);
+
+  bool connected() const override { return connected_; }
+  void publish(tools::outgoing_message msg, std::function<void(std::optional<std::string>)> done) override;
+  // For the bridge's own messages (replies, availability): failures are logged, not returned.
+  void publish_and_forget(tools::outgoing_message msg);
+
+  const std::string& state_text() const { return state_text_; }
+
+ private:
+  class impl;
+  std::unique_ptr<impl> impl_;
+  bool connected_ = false;
+  std::string state_text_ = "connecting";
+};
+
+}  // namespace lb::mqtt

@@ -1,0 +1,373 @@
+#include "tools/dispatcher.hpp"
+
+#include <random>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "common/duration.hpp"
+#include "common/log.hpp"
+#include "tools/ack_match.hpp"
+
+namespace lb::tools {
+namespace {
+
+call_outcome error_outcome(std::string message) { return {false, json{{"error", std::move(message)}}}; }
+call_outcome ok_outcome(json output) { return {true, json{{"output", std::move(output)}}}; }
+
+std::string dump(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+}  // namespace
+
+std::string_view ack_style_name(ack_style s) {
+  switch (s) {
+    case ack_style::broker: return "broker";
+    case ack_style::state: return "state";
+    case ack_style::response: return "response";
+    case ack_style::rpc: return "rpc";
+  }
+  return "broker";
+}
+
+struct dispatcher::pending {
+  pending(boost::asio::any_io_executor ex) : timer(ex) {}
+
+  seq_t seq = 0;
+  std::string call_id;
+  const tool_spec* tool = nullptr;
+  json args;
+  done_handler done;
+
+  std::vector<outgoing_message> messages;
+  std::string ack_topic;  // rendered; state and rpc styles listen here
+  std::optional<json> match;
+  std::optional<json> reject;
+  std::string correlation;  // response style
+  std::string device_key;   // state style: one command in flight per state topic
+  bool started = false;
+  std::size_t publishes_outstanding = 0;
+  boost::asio::steady_timer timer;
+};
+
+dispatcher::dispatcher(boost::asio::any_io_executor executor, std::vector<tool_spec> tools, publisher& pub,
+                       options opts)
+    : executor_(std::move(executor)), tools_(std::move(tools)), publisher_(pub), options_(std::move(opts)) {
+  std::random_device rd;
+  // Shelly-style request ids must not repeat across restarts, or a late reply to an old request
+  // could be taken for a new one.
+  next_seq_ = (static_cast<seq_t>(rd()) & 0x3fffffff) + 1;
+  correlation_prefix_ = std::to_string(rd()) + "-";
+}
+
+dispatcher::~dispatcher() = default;
+
+dispatcher::pending* dispatcher::find(seq_t seq) {
+  const auto it = calls_.find(seq);
+  return it == calls_.end() ? nullptr : it->second.get();
+}
+
+void dispatcher::call(std::string call_id, std::string name, json args, done_handler done) {
+  const tool_spec* tool = nullptr;
+  for (const auto& t : tools_) {
+    if (t.name == name) tool = &t;
+  }
+  if (tool == nullptr) {
+    std::string known;
+    for (const auto& t : tools_) known += (known.empty() ? "" : ", ") + t.name;
+    done(error_outcome("unknown function '" + name + "'; nothing was done. Known functions: " + known));
+    return;
+  }
+  if (tool->parameters) {
+    if (auto err = validate_arguments(*tool->parameters, args)) {
+      done(error_outcome("invalid arguments for " + name + ": " + *err + "; nothing was done"));
+      return;
+    }
+  } else if (!args.is_null() && !(args.is_object() && args.empty())) {
+    done(error_outcome("invalid arguments for " + name + ": this function takes no arguments; nothing was done"));
+    return;
+  }
+
+  auto p = std::make_unique<pending>(executor_);
+  p->seq = next_seq_++;
+  p->call_id = std::move(call_id);
+  p->tool = tool;
+  p->args = args.is_object() ? std::move(args) : json::object();
+  p->done = std::move(done);
+  if (auto err = prepare(*p)) {
+    p->done(error_outcome("cannot build the command for " + name + ": " + *err + "; nothing was done"));
+    return;
+  }
+  if (!publisher_.connected()) {
+    p->done(error_outcome("the MQTT broker is not connected; nothing was published to the device"));
+    return;
+  }
+
+  pending& ref = *p;
+  calls_.emplace(ref.seq, std::move(p));
+  if (!ref.device_key.empty()) {
+    auto& queue = device_queues_[ref.device_key];
+    queue.push_back(ref.seq);
+    if (queue.size() > 1) {
+      log::debug("tool.queued", "call=" + ref.call_id + " device=" + log::quote(ref.device_key));
+      return;  // another command to this device is in flight; start_next_for_device runs it later
+    }
+  }
+  start(ref);
+}
+
+std::optional<std::string> dispatcher::prepare(pending& p) {
+  variables vars;
+  for (auto it = p.args.begin(); it != p.args.end(); ++it) vars.emplace(it.key(), it.value());
+  vars.emplace("call.id", json(p.seq));
+  vars.emplace("bridge.client_id", json(options_.client_id));
+
+  for (const auto& spec : p.tool->publish) {
+    outgoing_message msg;
+    auto topic = spec.topic.render(vars, true);
+    if (auto* e = std::get_if<render_error>(&topic)) return e->message;
+    msg.topic = std::move(std::get<std::string>(topic));
+    if (auto err = check_publish_topic(msg.topic)) return *err;
+    auto payload = spec.payload.render(vars);
+    if (auto* e = std::get_if<render_error>(&payload)) return e->message;
+    msg.payload = std::move(std::get<std::string>(payload));
+    msg.qos = spec.qos;
+    msg.retain = spec.retain;
+    // A command must never reach a device long after the model was told it failed.
+    msg.expiry_seconds = static_cast<int>((p.tool->ack.timeout.count() + 999) / 1000);
+    p.messages.push_back(std::move(msg));
+  }
+
+  const ack_spec& ack = p.tool->ack;
+  if (ack.style == ack_style::state || ack.style == ack_style::rpc) {
+    auto topic = ack.topic.render(vars, true);
+    if (auto* e = std::get_if<render_error>(&topic)) return e->message;
+    p.ack_topic = std::move(std::get<std::string>(topic));
+  }
+  if (ack.match) {
+    auto m = ack.match->render(vars);
+    if (auto* e = std::get_if<render_error>(&m)) return e->message;
+    p.match = std::move(std::get<json>(m));
+  }
+  if (ack.reject) {
+    auto r = ack.reject->render(vars);
+    if (auto* e = std::get_if<render_error>(&r)) return e->message;
+    p.reject = std::move(std::get<json>(r));
+  }
+  if (ack.style == ack_style::state) p.device_key = p.ack_topic;
+  if (ack.style == ack_style::response && !p.messages.empty()) {
+    // The acknowledgement answers the last message of the call.
+    p.correlation = correlation_prefix_ + std::to_string(p.seq);
+    p.messages.back().response_topic = options_.response_topic;
+    p.messages.back().correlation_data = p.correlation;
+    p.ack_topic = options_.response_topic;
+  }
+  return std::nullopt;
+}
+
+void dispatcher::start(pending& p) {
+  p.started = true;
+  if (!p.ack_topic.empty()) listeners_.emplace(p.ack_topic, p.seq);
+  p.timer.expires_after(p.tool->ack.timeout);
+  p.timer.async_wait([this, seq = p.seq](const boost::system::error_code& ec) {
+    if (!ec) on_timeout(seq);
+  });
+  p.publishes_outstanding = p.messages.size();
+  log::debug("tool.publish", "call=" + p.call_id + " name=" + p.tool->name + " messages=" + std::to_string(p.messages.size()));
+  const seq_t seq = p.seq;
+  for (std::size_t i = 0; i < p.messages.size(); ++i) {
+    publisher_.publish(p.messages[i], [this, seq](std::optional<std::string> error) { on_published(seq, error); });
+    if (find(seq) == nullptr) return;  // answered meanwhile; publish nothing more for it
+  }
+}
+
+void dispatcher::on_published(seq_t seq, const std::optional<std::string>& error) {
+  pending* p = find(seq);
+  if (p == nullptr) return;  // already answered (device was faster than the PUBACK) or cancelled
+  if (error) {
+    finish(seq, error_outcome("the broker did not accept the command (" + *error + "); the device was not reached"));
+    return;
+  }
+  if (p->publishes_outstanding > 0) --p->publishes_outstanding;
+  if (p->publishes_outstanding == 0 && p->tool->ack.style == ack_style::broker) {
+    const bool acked = p->messages.empty() || p->messages.back().qos > 0;
+    finish(seq, ok_outcome(json{
+                    {"status", acked ? "accepted_unverified" : "sent_unconfirmed"},
+                    {"detail", acked ? "the broker accepted the command; this device does not confirm what it did"
+                                     : "the command was sent at QoS 0; nothing confirms it arrived"},
+                }));
+  }
+}
+
+void dispatcher::on_timeout(seq_t seq) {
+  pending* p = find(seq);
+  if (p == nullptr) return;
+  const std::string within = format_duration(p->tool->ack.timeout);
+  std::string what;
+  switch (p->tool->ack.style) {
+    case ack_style::broker:
+      what = "the broker did not acknowledge the command within " + within;
+      break;
+    case ack_style::state:
+      what = "no matching state from " + p->ack_topic + " within " + within;
+      break;
+    case ack_style::response:
+    case ack_style::rpc:
+      what = "the device did not answer within " + within;
+      break;
+  }
+  log::warning("tool.timeout", "call=" + p->call_id + " name=" + p->tool->name + " " + log::quote(what));
+  finish(seq, error_outcome("timeout: " + what + "; the command was published and the device may still act"));
+}
+
+void dispatcher::on_message(const incoming_message& msg) {
+  // Collect first: finishing a call edits listeners_.
+  std::vector<seq_t> candidates;
+  const auto [first, last] = listeners_.equal_range(msg.topic);
+  for (auto it = first; it != last; ++it) candidates.push_back(it->second);
+  for (seq_t seq : candidates) {
+    if (pending* p = find(seq)) on_listened_message(*p, msg);
+  }
+}
+
+void dispatcher::on_listened_message(pending& p, const incoming_message& msg) {
+  const ack_spec& ack = p.tool->ack;
+  const json actual = payload_to_json(msg.payload);
+  switch (ack.style) {
+    case ack_style::broker:
+      return;
+    case ack_style::state: {
+      // A retained message is a snapshot from before the command, never its acknowledgement.
+      if (msg.retained) return;
+      if (p.reject && subset_matches(*p.reject, actual, 0)) {
+        finish(p.seq, error_outcome("rejected by the device: " + msg.topic + " reported " + dump(actual)));
+        return;
+      }
+      if (p.match && !subset_matches(*p.match, actual, ack.tolerance)) return;  // not (yet) the wanted state
+      finish(p.seq, ok_outcome(json{{"status", "confirmed"}, {"topic", msg.topic}, {"state", actual}}));
+      return;
+    }
+    case ack_style::response: {
+      if (msg.correlation_data != p.correlation) return;
+      if (p.reject && subset_matches(*p.reject, actual, 0)) {
+        finish(p.seq, error_outcome("rejected by the device: " + dump(actual)));
+      } else if (p.match && !subset_matches(*p.match, actual, ack.tolerance)) {
+        finish(p.seq, error_outcome("the device answered, but not as expected: " + dump(actual)));
+      } else {
+        finish(p.seq, ok_outcome(json{{"status", "confirmed"}, {"response", actual}}));
+      }
+      return;
+    }
+    case ack_style::rpc: {
+      if (!actual.is_object()) return;
+      const auto id = actual.find("id");
+      if (id == actual.end() || value_to_text(*id) != std::to_string(p.seq)) return;  // someone else's reply
+      if (const auto err = actual.find("error"); err != actual.end() && !err->is_null()) {
+        std::string reason = dump(*err);
+        if (err->is_object()) {
+          const auto message = err->find("message");
+          const auto code = err->find("code");
+          if (message != err->end() && message->is_string()) {
+            reason = message->get<std::string>();
+            if (code != err->end()) reason += " (code " + dump(*code) + ")";
+          }
+        }
+        finish(p.seq, error_outcome("rejected by the device: " + reason));
+        return;
+      }
+      const auto result_it = actual.find("result");
+      const json result = result_it == actual.end() ? json(nullptr) : *result_it;
+      if (p.match && !subset_matches(*p.match, result, ack.tolerance)) {
+        finish(p.seq, error_outcome("the device answered, but not as expected: " + dump(result)));
+        return;
+      }
+      finish(p.seq, ok_outcome(json{{"status", "confirmed"}, {"result", result}}));
+      return;
+    }
+  }
+}
+
+void dispatcher::finish(seq_t seq, call_outcome outcome) {
+  auto it = calls_.find(seq);
+  if (it == calls_.end()) return;
+  done_handler done = std::move(it->second->done);
+  forget(seq);
+  if (done) done(std::move(outcome));
+}
+
+void dispatcher::forget(seq_t seq) {
+  auto it = calls_.find(seq);
+  if (it == calls_.end()) return;
+  std::unique_ptr<pending> p = std::move(it->second);
+  calls_.erase(it);
+  p->timer.cancel();
+  if (!p->ack_topic.empty()) {
+    const auto [first, last] = listeners_.equal_range(p->ack_topic);
+    for (auto l = first; l != last; ++l) {
+      if (l->second == seq) {
+        listeners_.erase(l);
+        break;
+      }
+    }
+  }
+  if (!p->device_key.empty()) {
+    auto q = device_queues_.find(p->device_key);
+    if (q != device_queues_.end()) {
+      const bool was_in_flight = !q->second.empty() && q->second.front() == seq;
+      std::erase(q->second, seq);
+      if (q->second.empty()) {
+        device_queues_.erase(q);
+      } else if (was_in_flight) {
+        // Post: the next command must not start inside the handler that answered this one.
+        boost::asio::post(executor_, [this, key = p->device_key] { start_next_for_device(key); });
+      }
+    }
+  }
+}
+
+void dispatcher::start_next_for_device(const std::string& device_key) {
+  auto q = device_queues_.find(device_key);
+  if (q == device_queues_.end() || q->second.empty()) return;
+  pending* next = find(q->second.front());
+  if (next == nullptr || next->started) return;
+  if (!publisher_.connected()) {
+    finish(next->seq, error_outcome("the MQTT broker is not connected; nothing was published to the device"));
+    return;
+  }
+  start(*next);
+}
+
+bool dispatcher::cancel(const std::string& call_id) {
+  for (const auto& [seq, p] : calls_) {
+    if (p->call_id == call_id) {
+      log::info("tool.cancelled", "call=" + call_id + " name=" + p->tool->name +
+                                      (p->started ? " published=yes" : " published=no"));
+      forget(seq);
+      return true;
+    }
+  }
+  return false;
+}
+
+void dispatcher::fail_all(const std::string& reason) {
+  while (!calls_.empty()) finish(calls_.begin()->first, error_outcome(reason));
+}
+
+std::vector<std::string> ack_subscription_filters(const std::vector<tool_spec>& tools,
+                                                  const dispatcher::options& opts) {
+  std::vector<std::string> filters;
+  auto add = [&filters](std::string f) {
+    if (std::find(filters.begin(), filters.end(), f) == filters.end()) filters.push_back(std::move(f));
+  };
+  const variables builtins{{"bridge.client_id", json(opts.client_id)}};
+  for (const auto& t : tools) {
+    if (t.ack.style == ack_style::state || t.ack.style == ack_style::rpc) {
+      // A topic that only uses the bridge's own name is known now; other placeholders become '+'.
+      auto fixed = t.ack.topic.render(builtins, true);
+      add(std::holds_alternative<std::string>(fixed) ? std::get<std::string>(fixed) : t.ack.topic.as_subscription_filter());
+    }
+    if (t.ack.style == ack_style::response) add(opts.response_topic);
+  }
+  return filters;
+}
+
+}  // namespace lb::tools

@@ -1,0 +1,48 @@
+// A declared function as the config describes it: what the model sees, what gets published, and
+// how the device's acknowledgement is recognised. Plain data, produced by the config loader.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tools/schema.hpp"
+#include "tools/template.hpp"
+
+namespace lb::tools {
+
+struct publish_spec {
+  text_template topic;
+  payload_template payload;
+  int qos = 1;
+  bool retain = false;
+};
+
+enum class ack_style {
+  broker,    // the broker's PUBACK only: the honest answer is "accepted, unverified"
+  state,     // a non-retained message on a state topic that contains `match`
+  response,  // MQTT v5: the reply on our Response Topic carrying our Correlation Data
+  rpc,       // JSON-RPC (Shelly Gen2): a reply on `topic` whose "id" equals the request's {{call.id}}
+};
+
+std::string_view ack_style_name(ack_style s);
+
+struct ack_spec {
+  ack_style style = ack_style::broker;
+  text_template topic;                 // state and rpc styles
+  std::optional<json_template> match;  // required content of the acknowledgement
+  std::optional<json_template> reject;  // content that means the device refused (Tasmota {"Command":"Unknown"})
+  double tolerance = 0;                 // allowed numeric difference in `match`, in the device's units
+  std::chrono::milliseconds timeout{5000};
+};
+
+struct tool_spec {
+  std::string name;
+  std::string description;
+  std::optional<param_schema> parameters;  // nullopt: the function takes no arguments
+  std::vector<publish_spec> publish;
+  ack_spec ack;
+};
+
+}  // namespace lb::tools
