@@ -41,6 +41,7 @@ struct options {
   bool ask_json = false;
   lb::millis ask_timeout = std::chrono::seconds(60);
   std::vector<std::string> words;
+  bool log_level_given = false;
 };
 
 // Returns an exit code when the process should end right away.
@@ -74,6 +75,7 @@ std::optional<int> parse_args(int argc, char** argv, options& o) {
         return exit_usage;
       }
       lb::log::set_level(level);
+      o.log_level_given = true;
     } else if (arg == "--timeout" && o.ask) {
       auto v = value("--timeout");
       auto d = v ? lb::parse_duration(*v) : std::nullopt;
@@ -129,6 +131,7 @@ int main(int argc, char** argv) {
   if (opts.ask) {
     std::string text;
     for (const auto& w : opts.words) text += (text.empty() ? "" : " ") + w;
+    if (!opts.log_level_given) lb::log::set_level(lb::log::level::warning);  // a CLI prints results, not progress
     return lb::app::run_ask(*loaded.cfg, secrets.value, text, opts.ask_timeout, opts.ask_json);
   }
 

@@ -40,6 +40,25 @@ class posting_listener final : public ::mqtt::iaction_listener {
   handler handler_;
 };
 
+// The connect token may report success more than once (paho 1.2 calls it again from its
+// connected callback), so its listener lives as long as the client instead of deleting itself.
+class connect_listener final : public ::mqtt::iaction_listener {
+ public:
+  connect_listener(asio::io_context& io, std::function<void(const std::string&)> on_failure)
+      : io_(io), on_failure_(std::move(on_failure)) {}
+  void on_success(const ::mqtt::token&) override {}  // the connected handler reports success
+  void on_failure(const ::mqtt::token& tok) override {
+    try {
+      asio::post(io_, [this, code = tok.get_return_code()] { on_failure_("error " + std::to_string(code)); });
+    } catch (...) {
+    }
+  }
+
+ private:
+  asio::io_context& io_;
+  std::function<void(const std::string&)> on_failure_;
+};
+
 std::string paho_uri(const url& u) {
   const bool tls = u.scheme == "mqtts" || u.scheme == "ssl";
   const std::string host = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
@@ -62,6 +81,9 @@ class client::impl {
         uri_(paho_uri(*parse_url(cfg.url))),
         cli_(uri_, cfg.client_id, ::mqtt::create_options(MQTTVERSION_5)),
         retry_timer_(io),
+        connect_listener_(io, [this](const std::string& error) {
+          if (!stopping_) retry_connect("connect failed: " + error);
+        }),
         backoff_(std::chrono::seconds(1), std::chrono::seconds(30), std::chrono::seconds(30)) {
     auto builder = ::mqtt::connect_options_builder()
                        .mqtt_version(MQTTVERSION_5)
@@ -114,9 +136,7 @@ class client::impl {
     if (stopping_) return;
     log::info("mqtt.connecting", "url=" + log::quote(cfg_.url) + " client_id=" + cfg_.client_id);
     try {
-      cli_.connect(options_, nullptr, *new posting_listener(io_, [this](std::optional<std::string> error) {
-        if (error && !stopping_) retry_connect("connect failed: " + *error);
-      }));
+      cli_.connect(options_, nullptr, connect_listener_);
     } catch (const ::mqtt::exception& e) {
       retry_connect(std::string("connect failed: ") + e.what());
     }
@@ -251,6 +271,7 @@ class client::impl {
   ::mqtt::async_client cli_;
   ::mqtt::connect_options options_;
   asio::steady_timer retry_timer_;
+  connect_listener connect_listener_;
   live::backoff backoff_;
   std::uint64_t generation_ = 0;  // bumped per connection; stale SUBACKs are ignored
   bool stopping_ = false;
