@@ -208,6 +208,10 @@ void read_live(reader& r, const YAML::Node& n, live_config& live) {
       r.error(n["response_modality"], "live.response_modality", "expected TEXT or AUDIO, found " + describe(n["response_modality"]));
     }
   }
+  if (live.response_modality == modality::text &&
+      (live.model.find("native-audio") != std::string::npos || live.model.find("3.8-live") != std::string::npos)) {
+    r.warning(n["model"], "live.model", "native-audio models answer only in AUDIO; set live.response_modality: AUDIO");
+  }
   r.read_string(n, path, "system_instruction", live.system_instruction);
   if (const YAML::Node b = n["builtin_tools"]) {
     if (!b.IsSequence()) {
@@ -318,9 +322,11 @@ std::optional<tools::param_schema> read_schema(reader& r, const YAML::Node& n, c
     if (!e.IsSequence() || e.size() == 0) {
       r.error(e, r.join(path, "enum"), "expected a non-empty list, found " + describe(e));
     } else {
+      tools::param_schema type_only;  // each value is checked for its type, not against the enum being built
+      type_only.type = s.type;
       for (const auto& v : e) {
         json value = yaml_to_json(v);
-        if (!tools::validate_arguments(s, value)) {
+        if (!tools::validate_arguments(type_only, value)) {
           s.enum_values.push_back(std::move(value));
         } else {
           r.error(v, r.join(path, "enum"), "value " + describe(v) + " is not of type " + std::string(tools::type_name(s.type)));

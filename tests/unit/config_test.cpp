@@ -1,1 +1,239 @@
 #include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "config/loader.hpp"
+#include "config/secrets.hpp"
+
+namespace lb::config {
+namespace {
+
+const char* const minimal = R"(live:
+  model: models/gemini-live-2.5-flash-preview
+)";
+
+load_result load(const std::string& yaml) { return load_text(yaml, "test.yaml"); }
+
+// The one error a defective file produces, as the operator sees it.
+std::string only_error(const std::string& yaml) {
+  const auto r = load(yaml);
+  EXPECT_FALSE(r.cfg.has_value());
+  EXPECT_EQ(r.errors.size(), 1u) << (r.errors.empty() ? "" : r.errors[0].to_string());
+  return r.errors.empty() ? "" : r.errors[0].to_string();
+}
+
+TEST(Config, MinimalFileTakesDefaults) {
+  const auto r = load(minimal);
+  ASSERT_TRUE(r.cfg) << r.errors[0].to_string();
+  EXPECT_EQ(r.cfg->live.url, default_live_url);
+  EXPECT_EQ(r.cfg->live.response_modality, modality::text);
+  EXPECT_EQ(r.cfg->mqtt.url, "mqtt://127.0.0.1:1883");
+  EXPECT_EQ(r.cfg->mqtt.topic_prefix, "livebridge");
+  EXPECT_EQ(r.cfg->live.setup_timeout, std::chrono::seconds(10));
+  EXPECT_TRUE(r.cfg->tools.empty());
+}
+
+TEST(Config, ModelWithoutPrefixGetsModels) {
+  const auto r = load("live: {model: gemini-3.8-live}\n");
+  ASSERT_TRUE(r.cfg);
+  EXPECT_EQ(r.cfg->live.model, "models/gemini-3.8-live");
+}
+
+TEST(Config, FullToolDeclaration) {
+  const auto r = load(std::string(minimal) + R"(tools:
+  - name: set_brightness
+    description: Dims a room.
+    parameters:
+      type: object
+      properties:
+        room: {type: string, enum: [living_room, kitchen]}
+        level: {type: integer, minimum: 0, maximum: 254, description: Brightness}
+      required: [room, level]
+    publish:
+      - topic: zigbee2mqtt/{{room}}/set
+        payload: {state: "ON", brightness: "{{level}}"}
+        qos: 1
+    ack:
+      topic: zigbee2mqtt/{{room}}
+      match: {brightness: "{{level}}"}
+      tolerance: 1
+      timeout: 12s
+)");
+  ASSERT_TRUE(r.cfg) << r.errors[0].to_string();
+  ASSERT_EQ(r.cfg->tools.size(), 1u);
+  const auto& t = r.cfg->tools[0];
+  EXPECT_EQ(t.ack.style, tools::ack_style::state);
+  EXPECT_EQ(t.ack.timeout, std::chrono::seconds(12));
+  EXPECT_DOUBLE_EQ(t.ack.tolerance, 1);
+  ASSERT_TRUE(t.parameters);
+  EXPECT_EQ(t.parameters->properties.size(), 2u);
+  EXPECT_EQ(t.ack.topic.as_subscription_filter(), "zigbee2mqtt/+");
+}
+
+TEST(Config, UnknownKeyIsAnErrorWithPosition) {
+  EXPECT_EQ(only_error(std::string(minimal) + "mqtt:\n  urll: mqtt://x\n"),
+            "test.yaml:4:3: mqtt.urll: unknown key (known keys here: ca_file, client_id, keepalive, max_prompt_bytes, "
+            "max_queued_prompts, password_file, topic_prefix, url, username)");
+}
+
+TEST(Config, MissingModel) {
+  EXPECT_EQ(only_error("live:\n  response_modality: TEXT\n"), "test.yaml:2:3: live.model: required key is missing");
+}
+
+TEST(Config, BadDurationNamesExpectedAndFound) {
+  const std::string e = only_error(std::string(minimal) + R"(tools:
+  - name: a
+    publish: {topic: t/set, payload: x}
+    ack: {topic: t, timeout: fast}
+)");
+  EXPECT_EQ(e, "test.yaml:6:30: tools[0].ack.timeout: expected a duration such as \"5s\" or \"250ms\", found \"fast\"");
+}
+
+TEST(Config, EveryProblemIsReportedAtOnce) {
+  const auto r = load(R"(live:
+  model: m
+  response_modality: VIDEO
+mqtt:
+  url: http://broker
+tools:
+  - name: "bad name"
+    publish: {topic: "a/+/set", qos: 3}
+)");
+  EXPECT_FALSE(r.cfg);
+  ASSERT_EQ(r.errors.size(), 5u);
+  EXPECT_EQ(r.errors[0].key_path, "live.response_modality");
+  EXPECT_EQ(r.errors[1].key_path, "mqtt.url");
+  EXPECT_EQ(r.errors[2].key_path, "tools[0].name");
+  EXPECT_EQ(r.errors[3].key_path, "tools[0].publish.topic");
+  EXPECT_EQ(r.errors[4].key_path, "tools[0].publish.qos");
+  EXPECT_EQ(r.errors[4].line, 8);
+}
+
+TEST(Config, PlaceholderMustBeADeclaredParameter) {
+  EXPECT_EQ(only_error(std::string(minimal) + R"(tools:
+  - name: a
+    publish: {topic: "z/{{rooom}}/set"}
+)"),
+            "test.yaml:5:22: tools[0].publish.topic: placeholder {{rooom}} is not a declared parameter of a "
+            "(built-ins: call.id, bridge.client_id)");
+}
+
+TEST(Config, RpcStyleNeedsTheCallIdInThePayload) {
+  const std::string e = only_error(std::string(minimal) + R"(tools:
+  - name: plug
+    publish: {topic: shelly/rpc, payload: {method: Switch.Set}}
+    ack: {style: rpc, topic: "{{bridge.client_id}}/rpc"}
+)");
+  EXPECT_NE(e.find("tools[0].ack.style: the rpc style needs a publish payload carrying \"{{call.id}}\""), std::string::npos) << e;
+}
+
+TEST(Config, RetainedCommandIsAWarning) {
+  const auto r = load(std::string(minimal) + "tools:\n  - name: a\n    publish: {topic: t, retain: true}\n");
+  ASSERT_TRUE(r.cfg);
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_EQ(r.warnings[0].key_path, "tools[0].publish.retain");
+  EXPECT_NE(r.warnings[0].message.find("replayed to the device"), std::string::npos);
+}
+
+TEST(Config, TextModalityWithANativeAudioModelIsAWarning) {
+  const auto r = load("live: {model: models/gemini-2.5-flash-native-audio-latest}\n");
+  ASSERT_TRUE(r.cfg);
+  ASSERT_EQ(r.warnings.size(), 1u);
+  EXPECT_EQ(r.warnings[0].to_string(),
+            "test.yaml:1:15: live.model: native-audio models answer only in AUDIO; set live.response_modality: AUDIO");
+}
+
+TEST(Config, DuplicateToolNames) {
+  const std::string e = only_error(std::string(minimal) + "tools:\n  - {name: a, publish: {topic: t}}\n  - {name: a, publish: {topic: u}}\n");
+  EXPECT_NE(e.find("another tool is already named a"), std::string::npos) << e;
+}
+
+TEST(Config, InvalidYamlHasAPosition) {
+  const auto r = load("live:\n  model: [unclosed\n");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_GT(r.errors[0].line, 0);
+  EXPECT_NE(r.errors[0].message.find("not valid YAML"), std::string::npos);
+}
+
+TEST(Config, MissingFileNamesIt) {
+  const auto r = load_file("/nonexistent/livebridge.yaml");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].to_string(), "/nonexistent/livebridge.yaml: cannot read the file: No such file or directory");
+}
+
+TEST(Config, ShippedExamplesAreValid) {
+  int checked = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(LIVEBRIDGE_SOURCE_DIR "/config/examples")) {
+    const auto r = load_file(entry.path().string());
+    EXPECT_TRUE(r.cfg) << entry.path() << ": " << (r.errors.empty() ? "" : r.errors[0].to_string());
+    ++checked;
+  }
+  const auto main_example = load_file(LIVEBRIDGE_SOURCE_DIR "/config/livebridge.yaml");
+  EXPECT_TRUE(main_example.cfg) << (main_example.errors.empty() ? "" : main_example.errors[0].to_string());
+  EXPECT_GE(checked, 4);
+}
+
+class Secrets : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("lb-secrets-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir_ / "creds");
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void write(const std::string& name, const std::string& content) { std::ofstream(dir_ / name) << content; }
+  config cfg_with_file() {
+    auto c = *load(minimal).cfg;
+    c.live.api_key_file = (dir_ / "key").string();
+    return c;
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(Secrets, CredentialWinsOverFileAndEnvironment) {
+  write("creds/gemini-api-key", "from-credential\n");
+  write("key", "from-file\n");
+  const std::string creds = (dir_ / "creds").string();
+  const auto r = load_secrets(cfg_with_file(), [&](const char* n) -> const char* {
+    if (std::string(n) == "CREDENTIALS_DIRECTORY") return creds.c_str();
+    if (std::string(n) == "GEMINI_API_KEY") return "from-env";
+    return nullptr;
+  });
+  EXPECT_TRUE(r.errors.empty());
+  EXPECT_EQ(r.value.api_key, "from-credential");
+}
+
+TEST_F(Secrets, FileThenGeminiThenGoogleEnvironment) {
+  write("key", "from-file\n");
+  EXPECT_EQ(load_secrets(cfg_with_file(), [](const char*) -> const char* { return nullptr; }).value.api_key, "from-file");
+  auto c = *load(minimal).cfg;
+  auto env = [](const char* n) -> const char* {
+    if (std::string(n) == "GEMINI_API_KEY") return "gemini";
+    if (std::string(n) == "GOOGLE_API_KEY") return "google";
+    return nullptr;
+  };
+  EXPECT_EQ(load_secrets(c, env).value.api_key, "gemini");
+  EXPECT_EQ(load_secrets(c, [](const char* n) -> const char* {
+              return std::string(n) == "GOOGLE_API_KEY" ? "google" : nullptr;
+            }).value.api_key,
+            "google");
+}
+
+TEST_F(Secrets, NoKeyForGoogleIsAnErrorButLoopbackSimulatorNeedsNone) {
+  auto c = *load(minimal).cfg;
+  const auto none = [](const char*) -> const char* { return nullptr; };
+  EXPECT_EQ(load_secrets(c, none).errors.size(), 1u);
+  c.live.url = "ws://127.0.0.1:9000/ws/x";
+  EXPECT_TRUE(load_secrets(c, none).errors.empty());
+}
+
+TEST_F(Secrets, UnreadableKeyFileIsNamed) {
+  const auto r = load_secrets(cfg_with_file(), [](const char*) -> const char* { return nullptr; });
+  ASSERT_FALSE(r.errors.empty());
+  EXPECT_NE(r.errors[0].find("live.api_key_file: cannot read"), std::string::npos) << r.errors[0];
+}
+
+}  // namespace
+}  // namespace lb::config
