@@ -47,6 +47,8 @@ std::string format_duration(millis d) {
     std::snprintf(buf, sizeof buf, "%.3gs", static_cast<double>(ms) / 1000.0);
     return buf;
   }
+  if (ms >= 3'600'000 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms >= 60'000 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
   return std::to_string(ms / 1000) + "s";
 }
 

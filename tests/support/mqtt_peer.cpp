@@ -85,6 +85,20 @@ std::optional<seen_message> mqtt_peer::wait_for(const std::string& topic,
   return found;
 }
 
+std::vector<seen_message> mqtt_peer::wait_count(const std::string& topic, std::size_t count,
+                                                std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mutex_);
+  std::vector<seen_message> found;
+  changed_.wait_for(lock, timeout, [&] {
+    found.clear();
+    for (const auto& m : seen_) {
+      if (m.topic == topic) found.push_back(m);
+    }
+    return found.size() >= count;
+  });
+  return found;
+}
+
 void mqtt_peer::clear() {
   std::lock_guard lock(mutex_);
   seen_.clear();
