@@ -1,6 +1,8 @@
 // livebridge: flags, config, run, exit codes. Everything else lives in the library.
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +15,7 @@
 #include "common/log.hpp"
 #include "config/loader.hpp"
 #include "config/secrets.hpp"
+#include "systemd/notifier.hpp"
 
 namespace {
 
@@ -140,16 +143,65 @@ int main(int argc, char** argv) {
   }
   try {
     boost::asio::io_context io(1);
+    lb::systemd::notifier notifier(io);
     lb::app::bridge bridge(io, std::move(*loaded.cfg), std::move(secrets.value));
-    boost::asio::signal_set signals(io, SIGTERM, SIGINT);
     bool stopping = false;
-    signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+    bool reloading = false;
+    bridge.set_status_listener([&](const std::string& status) {
+      if (!stopping && !reloading) notifier.status(status);
+    });
+
+    boost::asio::signal_set stop_signals(io, SIGTERM, SIGINT);
+    stop_signals.async_wait([&](const boost::system::error_code& ec, int signo) {
       if (ec || stopping) return;
       stopping = true;
       lb::log::notice("signal", std::string("name=") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
+      notifier.stopping();
       bridge.stop([&io] { io.stop(); });
     });
+
+    // SIGHUP (systemctl reload): a broken file keeps the running config; a good one is applied
+    // between turns, and READY=1 follows once it is in effect.
+    boost::asio::signal_set reload_signal(io, SIGHUP);
+    std::function<void()> wait_for_reload = [&] {
+      reload_signal.async_wait([&](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        wait_for_reload();
+        if (stopping || reloading) return;
+        notifier.reloading();
+        lb::log::notice("config.reloading", "file=" + lb::log::quote(opts.config_path));
+        auto next = lb::config::load_file(opts.config_path);
+        for (const auto& w : next.warnings) lb::log::warning("config.warning", lb::log::quote(w.to_string()));
+        std::vector<std::string> problems;
+        for (const auto& e : next.errors) problems.push_back(e.to_string());
+        std::optional<lb::config::secrets_result> next_secrets;
+        if (next.cfg) {
+          next_secrets = lb::config::load_secrets(*next.cfg);
+          problems.insert(problems.end(), next_secrets->errors.begin(), next_secrets->errors.end());
+        }
+        if (!problems.empty()) {
+          for (const auto& p : problems) lb::log::error("config.error", lb::log::quote(p));
+          lb::log::error("config.reload_rejected", "errors=" + std::to_string(problems.size()) +
+                                                       " reason=\"the running config stays in effect\"");
+          notifier.ready(bridge.status_text() + " · reload rejected: " + std::to_string(problems.size()) + " config error(s)");
+          return;
+        }
+        lb::log::add_secret(next_secrets->value.api_key);
+        lb::log::add_secret(next_secrets->value.mqtt_password);
+        reloading = true;
+        bridge.reload(std::move(*next.cfg), std::move(next_secrets->value), [&] {
+          reloading = false;
+          notifier.ready(bridge.status_text());
+        });
+      });
+    };
+    wait_for_reload();
+
     bridge.start();
+    // Ready once the config is valid and the loop runs: an offline cloud or broker must not fail
+    // the unit; the session reconnects and STATUS= says so.
+    notifier.ready(bridge.status_text());
+    notifier.start_watchdog();
     io.run();
     lb::log::notice("exit", "code=0");
     return exit_ok;

@@ -20,7 +20,7 @@ std::string dump(const json& v) { return v.dump(-1, ' ', false, json::error_hand
 }  // namespace
 
 bridge::bridge(asio::io_context& io, config::config cfg, config::secrets secrets)
-    : io_(io), cfg_(std::move(cfg)), topics_(config::topics::for_config(cfg_.mqtt)), turn_timer_(io) {
+    : io_(io), cfg_(std::move(cfg)), topics_(config::topics::for_config(cfg_.mqtt)), turn_timer_(io), secrets_(secrets) {
   const tools::dispatcher::options dispatch_options{cfg_.mqtt.client_id, topics_.response};
   std::vector<std::string> subscriptions{topics_.prompt};
   for (auto& f : tools::ack_subscription_filters(cfg_.tools, dispatch_options)) subscriptions.push_back(std::move(f));
@@ -30,8 +30,9 @@ bridge::bridge(asio::io_context& io, config::config cfg, config::secrets secrets
           .on_connected =
               [this] {
                 publish_availability(true);
+                notify_status();
               },
-          .on_lost = [](const std::string&) {},
+          .on_lost = [this](const std::string&) { notify_status(); },
           .on_message = [this](tools::incoming_message&& msg) { on_mqtt_message(std::move(msg)); },
       });
   dispatcher_ = std::make_unique<tools::dispatcher>(io_.get_executor(), cfg_.tools, *mqtt_, dispatch_options);
@@ -52,6 +53,52 @@ std::string bridge::status_text() const {
                   std::to_string(cfg_.tools.size()) + " tools";
   if (!last_call_.empty()) s += " · last call " + last_call_;
   return s;
+}
+
+void bridge::notify_status() {
+  if (status_listener_) status_listener_(status_text());
+}
+
+void bridge::reload(config::config cfg, config::secrets secrets, std::function<void()> applied) {
+  reload_ = pending_reload{std::move(cfg), std::move(secrets), std::move(applied)};
+  apply_pending_reload();
+  if (reload_) log::info("config.reload_waiting", "reason=\"a turn or tool call is in progress\"");
+}
+
+void bridge::apply_pending_reload() {
+  if (!reload_ || turn_ || dispatcher_->pending_calls() > 0) return;
+  pending_reload next = std::move(*reload_);
+  reload_.reset();
+  const auto& old_m = cfg_.mqtt;
+  const auto& new_m = next.cfg.mqtt;
+  if (old_m.url != new_m.url || old_m.client_id != new_m.client_id || old_m.username != new_m.username ||
+      old_m.ca_file != new_m.ca_file || old_m.topic_prefix != new_m.topic_prefix ||
+      secrets_.mqtt_password != next.secrets.mqtt_password || old_m.keepalive != new_m.keepalive) {
+    log::warning("config.reload_partial", "reason=\"MQTT connection settings change only at a restart\"");
+  }
+  next.cfg.mqtt.url = old_m.url;
+  next.cfg.mqtt.client_id = old_m.client_id;
+  next.cfg.mqtt.username = old_m.username;
+  next.cfg.mqtt.ca_file = old_m.ca_file;
+  next.cfg.mqtt.topic_prefix = old_m.topic_prefix;
+  next.cfg.mqtt.keepalive = old_m.keepalive;
+  next.secrets.mqtt_password = secrets_.mqtt_password;
+
+  const tools::dispatcher::options dispatch_options{cfg_.mqtt.client_id, topics_.response};
+  dispatcher_ = std::make_unique<tools::dispatcher>(io_.get_executor(), next.cfg.tools, *mqtt_, dispatch_options);
+  mqtt_->add_subscriptions(tools::ack_subscription_filters(next.cfg.tools, dispatch_options));
+  const bool session_changed = live::build_setup(next.cfg.live, next.cfg.tools) != live::build_setup(cfg_.live, cfg_.tools) ||
+                               next.cfg.live.url != cfg_.live.url || next.cfg.live.ca_file != cfg_.live.ca_file ||
+                               next.secrets.api_key != secrets_.api_key;
+  cfg_ = std::move(next.cfg);
+  secrets_ = std::move(next.secrets);
+  if (session_changed) {
+    session_->reconfigure(cfg_.live, secrets_.api_key, live::build_setup(cfg_.live, cfg_.tools));
+  }
+  log::notice("config.reloaded", "tools=" + std::to_string(cfg_.tools.size()) +
+                                     (session_changed ? " session=renewed" : " session=unchanged"));
+  if (next.applied) next.applied();
+  notify_status();
 }
 
 void bridge::publish_availability(bool online) {
@@ -113,6 +160,10 @@ void bridge::on_prompt(const tools::incoming_message& msg) {
 }
 
 void bridge::start_next_turn() {
+  if (reload_) {
+    apply_pending_reload();  // between turns is when a new config may take over
+    if (reload_) return;
+  }
   if (stopping_ || turn_ || prompts_.empty() || !session_->ready()) return;
   turn t;
   t.source = std::move(prompts_.front());
@@ -129,12 +180,14 @@ void bridge::start_next_turn() {
 
 void bridge::on_session_ready() {
   ++session_generation_;
+  notify_status();
   start_next_turn();
 }
 
 void bridge::on_session_lost(const std::string& reason) {
   // Calls of the old connection are orphaned: their answers must not reach the next session.
   if (turn_) finish_turn("the Live session was lost before the model answered: " + reason);
+  notify_status();
 }
 
 void bridge::on_server_message(live::server_message& msg) {
@@ -187,11 +240,13 @@ void bridge::handle_function_call(live::function_call call) {
                           }
                         }
                       }
+                      notify_status();
                       if (generation != session_generation_ || !session_->ready()) {
                         log::warning("tool.answer_dropped", "call=" + id + " reason=\"the session it came from has ended\"");
-                        return;
+                      } else {
+                        session_->send(live::build_tool_response(id, name, outcome.response));
                       }
-                      session_->send(live::build_tool_response(id, name, outcome.response));
+                      if (!turn_) asio::post(io_, [this] { apply_pending_reload(); });
                     });
 }
 

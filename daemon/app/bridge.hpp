@@ -31,6 +31,13 @@ class bridge final : private live::session_events {
 
   // One line for humans and systemd's STATUS=.
   std::string status_text() const;
+  // Called with status_text() whenever it may have changed.
+  void set_status_listener(std::function<void(const std::string&)> listener) { status_listener_ = std::move(listener); }
+
+  // Applies a validated config between turns (never in the middle of one): new tools reach the
+  // model through a fresh session. `applied` runs once it is in effect. MQTT connection settings
+  // (url, client id, credentials, prefix) take effect only at a restart; that is logged.
+  void reload(config::config cfg, config::secrets secrets, std::function<void()> applied);
 
  private:
   struct prompt {
@@ -57,6 +64,14 @@ class bridge final : private live::session_events {
   void publish_reply(const prompt& p, const std::string& text, const nlohmann::json& tool_calls,
                      const std::optional<std::string>& error);
   void publish_availability(bool online);
+  void notify_status();
+  void apply_pending_reload();
+
+  struct pending_reload {
+    config::config cfg;
+    config::secrets secrets;
+    std::function<void()> applied;
+  };
 
   boost::asio::io_context& io_;
   config::config cfg_;
@@ -69,6 +84,9 @@ class bridge final : private live::session_events {
   boost::asio::steady_timer turn_timer_;
   std::uint64_t session_generation_ = 0;  // answers for calls of an older connection are dropped
   std::string last_call_;
+  config::secrets secrets_;
+  std::optional<pending_reload> reload_;
+  std::function<void(const std::string&)> status_listener_;
   bool stopping_ = false;
 };
 

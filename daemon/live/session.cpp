@@ -200,15 +200,18 @@ void session::run() {
   asio::co_spawn(
       io_,
       [this]() -> asio::awaitable<void> {
-        const auto u = parse_url(cfg_.url);  // validated by the config loader
-        const bool tls = u->scheme == "wss";
-        std::shared_ptr<asio::ssl::context> tls_context;
-        if (tls) {
-          tls_context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
-          tls_context->set_default_verify_paths();
-          if (cfg_.ca_file) tls_context->load_verify_file(*cfg_.ca_file);
-        }
         while (!stopping_) {
+          // Per attempt: a reload may have changed the URL or the CA file.
+          const auto u = parse_url(cfg_.url);  // validated by the config loader
+          const bool tls = u->scheme == "wss";
+          std::shared_ptr<asio::ssl::context> tls_context;
+          if (tls) {
+            tls_context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+            tls_context->set_default_verify_paths();
+            error_code ca_error;
+            if (cfg_.ca_file) tls_context->load_verify_file(*cfg_.ca_file, ca_error);
+            if (ca_error) log::error("live.ca_file", "file=" + log::quote(*cfg_.ca_file) + " reason=" + log::quote(ca_error.message()));
+          }
           state_text_ = "connecting";
           log::info("live.connecting", "url=" + log::quote(cfg_.url) + " model=" + cfg_.model);
           connection_outcome outcome;
@@ -282,16 +285,20 @@ void session::run() {
           } else {
             outcome = co_await serve(std::make_shared<connection<plain_ws>>(io_));
           }
-          const bool was_ready = ready_;
           ready_ = false;
           current_.reset();
           if (stopping_) break;
-          on_connection_end(outcome.reason, outcome.config_error);
-          (void)was_ready;
+          if (reconnect_now_) {
+            // A reconfiguration closed the connection on purpose: no backoff.
+            reconnect_now_ = false;
+            events_.on_session_lost("reconfigured");
+            continue;
+          }
           const auto delay = backoff_.next(outcome.config_error);
           state_text_ = "reconnecting in " + format_duration(delay) + " after: " + outcome.reason;
           log::write(outcome.config_error ? log::level::error : log::level::warning, "live.lost",
                      "reason=" + log::quote(outcome.reason) + " retry_in=" + format_duration(delay));
+          events_.on_session_lost(outcome.reason);
           retry_timer_.expires_after(delay);
           error_code ec;
           co_await retry_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -303,9 +310,21 @@ void session::run() {
       asio::detached);
 }
 
-void session::on_connection_end(const std::string& reason, bool config_error) {
-  (void)config_error;
-  events_.on_session_lost(reason);
+void session::reconfigure(config::live_config cfg, std::string api_key, std::string setup_frame) {
+  cfg_ = std::move(cfg);
+  api_key_ = std::move(api_key);
+  setup_frame_ = std::move(setup_frame);
+  backoff_.reset();
+  if (current_) {
+    reconnect_now_ = true;
+    if (ready_) {
+      current_->close();
+    } else {
+      current_->abort();
+    }
+  } else {
+    retry_timer_.cancel();  // waiting to retry: retry now, with the new setup
+  }
 }
 
 }  // namespace lb::live

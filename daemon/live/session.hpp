@@ -37,6 +37,9 @@ class session {
   // Queues a frame; false (and nothing sent) unless the session is ready.
   bool send(std::string frame);
   bool ready() const { return ready_; }
+  // Closes the current connection (close frame 1000) and connects again at once with the new
+  // settings and setup frame: the way new tools reach the model after a reload.
+  void reconfigure(config::live_config cfg, std::string api_key, std::string setup_frame);
   // Sends a close frame (1000) and stops reconnecting; `done` runs when the connection is gone.
   void stop(std::function<void()> done);
   // "connecting", "connected (setup 42 ms)", "reconnecting in 4s after: …"
@@ -49,7 +52,6 @@ class session {
   friend class connection;
 
   void run();
-  void on_connection_end(const std::string& reason, bool config_error);
 
   boost::asio::io_context& io_;
   config::live_config cfg_;
@@ -61,6 +63,7 @@ class session {
   std::shared_ptr<connection_base> current_;
   bool ready_ = false;
   bool stopping_ = false;
+  bool reconnect_now_ = false;
   std::function<void()> on_stopped_;
   std::string state_text_ = "idle";
 };

@@ -1,5 +1,6 @@
 #include "mqtt/client.hpp"
 
+#include <algorithm>
 #include <atomic>
 
 #include <boost/asio/post.hpp>
@@ -183,6 +184,21 @@ class client::impl {
     }
   }
 
+  void add_subscriptions(const std::vector<std::string>& filters) {
+    for (const auto& filter : filters) {
+      if (std::find(subscriptions_.begin(), subscriptions_.end(), filter) != subscriptions_.end()) continue;
+      subscriptions_.push_back(filter);
+      if (!owner_.connected_) continue;  // on_connected subscribes everything
+      try {
+        cli_.subscribe(filter, 1, nullptr, *new posting_listener(io_, [filter](std::optional<std::string> error) {
+          if (error) log::error("mqtt.subscribe_failed", "filter=" + log::quote(filter) + " reason=" + log::quote(*error));
+        }), ::mqtt::subscribe_options(true));
+      } catch (const ::mqtt::exception& e) {
+        log::error("mqtt.subscribe_failed", "filter=" + log::quote(filter) + " reason=" + log::quote(e.what()));
+      }
+    }
+  }
+
   void mark_connected() {
     owner_.connected_ = true;
     owner_.state_text_ = "connected";
@@ -293,6 +309,8 @@ void client::stop(std::optional<tools::outgoing_message> final_message, std::fun
 void client::publish(tools::outgoing_message msg, std::function<void(std::optional<std::string>)> done) {
   impl_->publish(msg, std::move(done));  // `done` always runs later, never inside this call
 }
+
+void client::add_subscriptions(const std::vector<std::string>& filters) { impl_->add_subscriptions(filters); }
 
 void client::publish_and_forget(tools::outgoing_message msg) {
   if (!connected_) return;

@@ -40,6 +40,9 @@ class client final : public tools::publisher {
   // Publishes `final_message` (if any) and disconnects cleanly; `done` runs on the io thread.
   void stop(std::optional<tools::outgoing_message> final_message, std::function<void()> done);
 
+  // Subscribes to the filters not yet subscribed (now if connected, else at the next connect).
+  void add_subscriptions(const std::vector<std::string>& filters);
+
   bool connected() const override { return connected_; }
   void publish(tools::outgoing_message msg, std::function<void(std::optional<std::string>)> done) override;
   // For the bridge's own messages (replies, availability): failures are logged, not returned.
