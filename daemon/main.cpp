@@ -27,14 +27,15 @@ constexpr int exit_config = 78;  // EX_CONFIG: listed in RestartPreventExitStatu
 constexpr const char* default_config = "/etc/livebridge/livebridge.yaml";
 
 void usage(std::FILE* to) {
-  std::fprintf(to,
-               "usage: livebridge [--config PATH] [--log-level LEVEL]         run the bridge\n"
-               "       livebridge --check-config [--config PATH]               validate the config and exit\n"
-               "       livebridge ask [--config PATH] [--timeout 60s] [--json] TEXT...\n"
-               "                                                               send a prompt, print the reply\n"
-               "       livebridge --version\n"
-               "LEVEL: error, warning, notice, info (default), debug. Default config: %s\n",
-               default_config);
+  std::fprintf(
+      to,
+      "usage: livebridge [--config PATH] [--log-level LEVEL]         run the bridge\n"
+      "       livebridge --check-config [--config PATH]               validate the config and exit\n"
+      "       livebridge ask [--config PATH] [--timeout 60s] [--json] TEXT...\n"
+      "                                                               send a prompt, print the reply\n"
+      "       livebridge --version\n"
+      "LEVEL: error, warning, notice, info (default), debug. Default config: %s\n",
+      default_config);
 }
 
 struct options {
@@ -116,7 +117,8 @@ int main(int argc, char** argv) {
   for (const auto& w : loaded.warnings) lb::log::warning("config.warning", lb::log::quote(w.to_string()));
   if (!loaded.cfg) {
     for (const auto& e : loaded.errors) std::fprintf(stderr, "<3>config error: %s\n", e.to_string().c_str());
-    std::fprintf(stderr, "<3>%s: %zu error(s); nothing was started\n", opts.config_path.c_str(), loaded.errors.size());
+    std::fprintf(stderr, "<3>%s: %zu error(s); nothing was started\n", opts.config_path.c_str(),
+                 loaded.errors.size());
     return exit_config;
   }
   auto secrets = lb::config::load_secrets(*loaded.cfg);
@@ -134,7 +136,8 @@ int main(int argc, char** argv) {
   if (opts.ask) {
     std::string text;
     for (const auto& w : opts.words) text += (text.empty() ? "" : " ") + w;
-    if (!opts.log_level_given) lb::log::set_level(lb::log::level::warning);  // a CLI prints results, not progress
+    if (!opts.log_level_given)
+      lb::log::set_level(lb::log::level::warning);  // a CLI prints results, not progress
     return lb::app::run_ask(*loaded.cfg, secrets.value, text, opts.ask_timeout, opts.ask_json);
   }
 
@@ -183,7 +186,8 @@ int main(int argc, char** argv) {
           for (const auto& p : problems) lb::log::error("config.error", lb::log::quote(p));
           lb::log::error("config.reload_rejected", "errors=" + std::to_string(problems.size()) +
                                                        " reason=\"the running config stays in effect\"");
-          notifier.ready(bridge.status_text() + " · reload rejected: " + std::to_string(problems.size()) + " config error(s)");
+          notifier.ready(bridge.status_text() + " · reload rejected: " + std::to_string(problems.size()) +
+                         " config error(s)");
           return;
         }
         lb::log::add_secret(next_secrets->value.api_key);

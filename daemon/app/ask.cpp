@@ -17,7 +17,9 @@ using nlohmann::json;
 
 namespace {
 
-std::string dump(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& v) {
+  return v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 void print_reply(const std::string& prompt, const json& reply) {
   std::printf(">>> %s\n", prompt.c_str());
@@ -60,13 +62,15 @@ int run_ask(const config::config& cfg, const config::secrets& secrets, const std
       mqtt::client::handlers{
           .on_connected =
               [&] {
-                client->publish_and_forget(tools::plain_message(topics.prompt, dump(json{{"id", id}, {"text", text}}), 1, false));
+                client->publish_and_forget(
+                    tools::plain_message(topics.prompt, dump(json{{"id", id}, {"text", text}}), 1, false));
               },
           .on_lost = [](const std::string&) {},
           .on_message =
               [&](tools::incoming_message&& msg) {
                 const json reply = json::parse(msg.payload, nullptr, false);
-                if (!reply.is_object() || reply.value("id", json()) != json(id)) return;  // someone else's reply
+                if (!reply.is_object() || reply.value("id", json()) != json(id))
+                  return;  // someone else's reply
                 if (print_json) {
                   std::printf("%s\n", dump(reply).c_str());
                 } else {

@@ -15,17 +15,25 @@ using nlohmann::json;
 
 namespace {
 
-std::string dump(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& v) {
+  return v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 }  // namespace
 
 bridge::bridge(asio::io_context& io, config::config cfg, config::secrets secrets)
-    : io_(io), cfg_(std::move(cfg)), topics_(config::topics::for_config(cfg_.mqtt)), turn_timer_(io), secrets_(secrets) {
+    : io_(io),
+      cfg_(std::move(cfg)),
+      topics_(config::topics::for_config(cfg_.mqtt)),
+      turn_timer_(io),
+      secrets_(secrets) {
   const tools::dispatcher::options dispatch_options{cfg_.mqtt.client_id, topics_.response};
   std::vector<std::string> subscriptions{topics_.prompt};
-  for (auto& f : tools::ack_subscription_filters(cfg_.tools, dispatch_options)) subscriptions.push_back(std::move(f));
+  for (auto& f : tools::ack_subscription_filters(cfg_.tools, dispatch_options))
+    subscriptions.push_back(std::move(f));
   mqtt_ = std::make_unique<mqtt::client>(
-      io_, cfg_.mqtt, secrets.mqtt_password, mqtt::client::last_will{topics_.availability, "offline"}, subscriptions,
+      io_, cfg_.mqtt, secrets.mqtt_password, mqtt::client::last_will{topics_.availability, "offline"},
+      subscriptions,
       mqtt::client::handlers{
           .on_connected =
               [this] {
@@ -36,14 +44,16 @@ bridge::bridge(asio::io_context& io, config::config cfg, config::secrets secrets
           .on_message = [this](tools::incoming_message&& msg) { on_mqtt_message(std::move(msg)); },
       });
   dispatcher_ = std::make_unique<tools::dispatcher>(io_.get_executor(), cfg_.tools, *mqtt_, dispatch_options);
-  session_ = std::make_unique<live::session>(io_, cfg_.live, secrets.api_key, static_cast<live::session_events&>(*this));
+  session_ = std::make_unique<live::session>(io_, cfg_.live, secrets.api_key,
+                                             static_cast<live::session_events&>(*this));
   session_->set_setup(live::build_setup(cfg_.live, cfg_.tools));
 }
 
 bridge::~bridge() = default;
 
 void bridge::start() {
-  log::notice("bridge.starting", "tools=" + std::to_string(cfg_.tools.size()) + " prompt_topic=" + topics_.prompt);
+  log::notice("bridge.starting",
+              "tools=" + std::to_string(cfg_.tools.size()) + " prompt_topic=" + topics_.prompt);
   mqtt_->start();
   session_->start();
 }
@@ -85,11 +95,13 @@ void bridge::apply_pending_reload() {
   next.secrets.mqtt_password = secrets_.mqtt_password;
 
   const tools::dispatcher::options dispatch_options{cfg_.mqtt.client_id, topics_.response};
-  dispatcher_ = std::make_unique<tools::dispatcher>(io_.get_executor(), next.cfg.tools, *mqtt_, dispatch_options);
+  dispatcher_ =
+      std::make_unique<tools::dispatcher>(io_.get_executor(), next.cfg.tools, *mqtt_, dispatch_options);
   mqtt_->add_subscriptions(tools::ack_subscription_filters(next.cfg.tools, dispatch_options));
-  const bool session_changed = live::build_setup(next.cfg.live, next.cfg.tools) != live::build_setup(cfg_.live, cfg_.tools) ||
-                               next.cfg.live.url != cfg_.live.url || next.cfg.live.ca_file != cfg_.live.ca_file ||
-                               next.secrets.api_key != secrets_.api_key;
+  const bool session_changed =
+      live::build_setup(next.cfg.live, next.cfg.tools) != live::build_setup(cfg_.live, cfg_.tools) ||
+      next.cfg.live.url != cfg_.live.url || next.cfg.live.ca_file != cfg_.live.ca_file ||
+      next.secrets.api_key != secrets_.api_key;
   cfg_ = std::move(next.cfg);
   secrets_ = std::move(next.secrets);
   if (session_changed) {
@@ -102,7 +114,8 @@ void bridge::apply_pending_reload() {
 }
 
 void bridge::publish_availability(bool online) {
-  mqtt_->publish_and_forget(tools::plain_message(topics_.availability, online ? "online" : "offline", 1, true));
+  mqtt_->publish_and_forget(
+      tools::plain_message(topics_.availability, online ? "online" : "offline", 1, true));
 }
 
 void bridge::on_mqtt_message(tools::incoming_message&& msg) {
@@ -124,8 +137,9 @@ void bridge::on_prompt(const tools::incoming_message& msg) {
   if (msg.payload.size() > cfg_.mqtt.max_prompt_bytes) {
     log::warning("prompt.too_large", "bytes=" + std::to_string(msg.payload.size()));
     publish_reply(p, "", json::array(),
-                  "prompt of " + std::to_string(msg.payload.size()) + " bytes exceeds mqtt.max_prompt_bytes (" +
-                      std::to_string(cfg_.mqtt.max_prompt_bytes) + ")");
+                  "prompt of " + std::to_string(msg.payload.size()) +
+                      " bytes exceeds mqtt.max_prompt_bytes (" + std::to_string(cfg_.mqtt.max_prompt_bytes) +
+                      ")");
     return;
   }
   const json doc = json::parse(msg.payload, nullptr, false);
@@ -211,11 +225,13 @@ void bridge::on_server_message(live::server_message& msg) {
   }
   // With BLOCKING functions the server may complete its turn right after the toolCall; the user's
   // turn ends with the model's answer after the last toolResponse.
-  if (msg.content && msg.content->turn_complete && turn_ && turn_->calls_pending == 0) finish_turn(std::nullopt);
+  if (msg.content && msg.content->turn_complete && turn_ && turn_->calls_pending == 0)
+    finish_turn(std::nullopt);
 }
 
 void bridge::handle_function_call(live::function_call call) {
-  log::info("tool.call", "call=" + call.id + " name=" + call.name + " args=" + log::quote(log::abbreviate(dump(call.args), 500)));
+  log::info("tool.call", "call=" + call.id + " name=" + call.name +
+                             " args=" + log::quote(log::abbreviate(dump(call.args), 500)));
   if (turn_) {
     turn_->tool_calls.push_back(json{{"id", call.id}, {"name", call.name}, {"args", call.args}});
     ++turn_->calls_pending;
@@ -225,12 +241,13 @@ void bridge::handle_function_call(live::function_call call) {
   dispatcher_->call(call.id, call.name, call.args,
                     [this, id = call.id, name = call.name, started, generation](tools::call_outcome outcome) {
                       const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::steady_clock::now() - started).count();
+                                          std::chrono::steady_clock::now() - started)
+                                          .count();
                       last_call_ = name + (outcome.ok ? " ok " : " failed ") + std::to_string(ms) + " ms";
                       log::write(outcome.ok ? log::level::info : log::level::warning, "tool.result",
                                  "call=" + id + " name=" + name + " ok=" + (outcome.ok ? "yes" : "no") +
-                                     " ms=" + std::to_string(ms) + " response=" +
-                                     log::quote(log::abbreviate(dump(outcome.response), 500)));
+                                     " ms=" + std::to_string(ms) +
+                                     " response=" + log::quote(log::abbreviate(dump(outcome.response), 500)));
                       if (turn_) {
                         for (auto& record : turn_->tool_calls) {
                           if (record.value("id", "") == id && !record.contains("ok")) {
@@ -242,7 +259,8 @@ void bridge::handle_function_call(live::function_call call) {
                       }
                       notify_status();
                       if (generation != session_generation_ || !session_->ready()) {
-                        log::warning("tool.answer_dropped", "call=" + id + " reason=\"the session it came from has ended\"");
+                        log::warning("tool.answer_dropped",
+                                     "call=" + id + " reason=\"the session it came from has ended\"");
                       } else {
                         session_->send(live::build_tool_response(id, name, outcome.response));
                       }
@@ -272,10 +290,11 @@ void bridge::publish_reply(const prompt& p, const std::string& text, const json&
                            const std::optional<std::string>& error) {
   json reply = {{"id", p.id}, {"text", text}, {"tool_calls", json::array()}};
   for (const auto& record : tool_calls) {
-    reply["tool_calls"].push_back(json{{"name", record.value("name", "")},
-                                       {"args", record.contains("args") ? record["args"] : json::object()},
-                                       {"ok", record.value("ok", false)},
-                                       {"response", record.contains("response") ? record["response"] : json()}});
+    reply["tool_calls"].push_back(
+        json{{"name", record.value("name", "")},
+             {"args", record.contains("args") ? record["args"] : json::object()},
+             {"ok", record.value("ok", false)},
+             {"response", record.contains("response") ? record["response"] : json()}});
   }
   if (error) reply["error"] = *error;
   mqtt_->publish_and_forget(tools::plain_message(topics_.reply, dump(reply), 1, false));
@@ -290,8 +309,7 @@ void bridge::stop(std::function<void()> done) {
   for (const auto& p : prompts_) publish_reply(p, "", json::array(), "livebridge is shutting down");
   prompts_.clear();
   session_->stop([this, done = std::move(done)]() mutable {
-    mqtt_->stop(tools::plain_message(topics_.availability, "offline", 1, true),
-                std::move(done));
+    mqtt_->stop(tools::plain_message(topics_.availability, "offline", 1, true), std::move(done));
   });
 }
 

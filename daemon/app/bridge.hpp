@@ -32,7 +32,9 @@ class bridge final : private live::session_events {
   // One line for humans and systemd's STATUS=.
   std::string status_text() const;
   // Called with status_text() whenever it may have changed.
-  void set_status_listener(std::function<void(const std::string&)> listener) { status_listener_ = std::move(listener); }
+  void set_status_listener(std::function<void(const std::string&)> listener) {
+    status_listener_ = std::move(listener);
+  }
 
   // Applies a validated config between turns (never in the middle of one): new tools reach the
   // model through a fresh session. `applied` runs once it is in effect. MQTT connection settings

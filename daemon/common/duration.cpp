@@ -11,7 +11,8 @@ std::optional<millis> parse_duration(std::string_view text) {
   if (text.empty()) return std::nullopt;
 
   std::size_t unit_pos = 0;
-  while (unit_pos < text.size() && ((text[unit_pos] >= '0' && text[unit_pos] <= '9') || text[unit_pos] == '.')) {
+  while (unit_pos < text.size() &&
+         ((text[unit_pos] >= '0' && text[unit_pos] <= '9') || text[unit_pos] == '.')) {
     ++unit_pos;
   }
   const std::string number(text.substr(0, unit_pos));

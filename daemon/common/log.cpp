@@ -10,7 +10,7 @@ namespace lb::log {
 namespace {
 
 std::atomic<int> g_max_level{static_cast<int>(level::info)};
-std::mutex g_mutex;                 // guards g_secrets and the write to stderr
+std::mutex g_mutex;                  // guards g_secrets and the write to stderr
 std::vector<std::string> g_secrets;  // never shrinks: secrets stay redacted after a reload
 
 void redact(std::string& line) {
@@ -54,9 +54,13 @@ bool parse_level(std::string_view text, level& out) {
   return false;
 }
 
-void set_level(level max_level) { g_max_level.store(static_cast<int>(max_level)); }
+void set_level(level max_level) {
+  g_max_level.store(static_cast<int>(max_level));
+}
 
-bool enabled(level l) { return static_cast<int>(l) <= g_max_level.load(std::memory_order_relaxed); }
+bool enabled(level l) {
+  return static_cast<int>(l) <= g_max_level.load(std::memory_order_relaxed);
+}
 
 void add_secret(std::string secret) {
   if (secret.empty()) return;
@@ -83,8 +87,7 @@ void write(level l, std::string_view event, std::string_view fields) {
 }
 
 std::string quote(std::string_view value) {
-  const bool needs_quotes =
-      value.empty() || value.find_first_of(" \"=\t") != std::string_view::npos;
+  const bool needs_quotes = value.empty() || value.find_first_of(" \"=\t") != std::string_view::npos;
   if (!needs_quotes) return std::string(value);
   std::string out = "\"";
   for (char c : value) {

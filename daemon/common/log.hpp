@@ -21,13 +21,21 @@ void add_secret(std::string secret);
 // Thread-safe; the line is redacted, and control characters in it are escaped.
 void write(level l, std::string_view event, std::string_view fields = {});
 
-inline void error(std::string_view event, std::string_view fields = {}) { write(level::error, event, fields); }
+inline void error(std::string_view event, std::string_view fields = {}) {
+  write(level::error, event, fields);
+}
 inline void warning(std::string_view event, std::string_view fields = {}) {
   write(level::warning, event, fields);
 }
-inline void notice(std::string_view event, std::string_view fields = {}) { write(level::notice, event, fields); }
-inline void info(std::string_view event, std::string_view fields = {}) { write(level::info, event, fields); }
-inline void debug(std::string_view event, std::string_view fields = {}) { write(level::debug, event, fields); }
+inline void notice(std::string_view event, std::string_view fields = {}) {
+  write(level::notice, event, fields);
+}
+inline void info(std::string_view event, std::string_view fields = {}) {
+  write(level::info, event, fields);
+}
+inline void debug(std::string_view event, std::string_view fields = {}) {
+  write(level::debug, event, fields);
+}
 
 // A field value, quoted when it holds spaces, quotes or '=' so that lines stay machine-readable.
 std::string quote(std::string_view value);

@@ -25,7 +25,8 @@ std::optional<url> parse_url(std::string_view text) {
   if (sep == std::string_view::npos) return std::nullopt;
   url u;
   u.scheme = std::string(text.substr(0, sep));
-  std::transform(u.scheme.begin(), u.scheme.end(), u.scheme.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(u.scheme.begin(), u.scheme.end(), u.scheme.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (default_port(u.scheme).empty()) return std::nullopt;
 
   std::string_view rest = text.substr(sep + 3);
@@ -33,7 +34,8 @@ std::optional<url> parse_url(std::string_view text) {
   std::string_view authority = rest.substr(0, slash);
   u.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   if (u.target.front() == '?') u.target = "/" + u.target;
-  if (authority.find('@') != std::string_view::npos) return std::nullopt;  // credentials never go in URLs here
+  if (authority.find('@') != std::string_view::npos)
+    return std::nullopt;  // credentials never go in URLs here
 
   if (!authority.empty() && authority.front() == '[') {
     const auto close = authority.find(']');
@@ -51,7 +53,8 @@ std::optional<url> parse_url(std::string_view text) {
   }
   if (u.host.empty()) return std::nullopt;
   if (u.port.empty()) u.port = default_port(u.scheme);
-  if (!std::all_of(u.port.begin(), u.port.end(), [](unsigned char c) { return std::isdigit(c); }) || u.port.size() > 5) {
+  if (!std::all_of(u.port.begin(), u.port.end(), [](unsigned char c) { return std::isdigit(c); }) ||
+      u.port.size() > 5) {
     return std::nullopt;
   }
   return u;

@@ -23,29 +23,29 @@ inline constexpr const char* default_live_url =
 
 struct live_config {
   std::string url = default_live_url;
-  std::string model;                          // required, "models/<id>"
-  std::optional<std::string> api_key_file;    // else $CREDENTIALS_DIRECTORY or the environment
-  std::optional<std::string> ca_file;         // extra trusted CAs (PEM); the system store always
+  std::string model;                        // required, "models/<id>"
+  std::optional<std::string> api_key_file;  // else $CREDENTIALS_DIRECTORY or the environment
+  std::optional<std::string> ca_file;       // extra trusted CAs (PEM); the system store always
   modality response_modality = modality::text;
-  std::string system_instruction;             // empty = none
+  std::string system_instruction;  // empty = none
   std::vector<builtin_tool> builtin_tools;
-  milliseconds connect_timeout = 10s;         // DNS + TCP + TLS + WebSocket upgrade
-  milliseconds setup_timeout = 10s;           // setup sent → setupComplete
-  milliseconds turn_timeout = 120s;           // prompt sent → turnComplete; then the prompt gets an error reply
-  milliseconds reconnect_delay_max = 60s;     // cap of the exponential reconnect backoff
-  std::size_t max_frame_bytes = 16u << 20;    // larger server frames close the connection
+  milliseconds connect_timeout = 10s;  // DNS + TCP + TLS + WebSocket upgrade
+  milliseconds setup_timeout = 10s;    // setup sent → setupComplete
+  milliseconds turn_timeout = 120s;    // prompt sent → turnComplete; then the prompt gets an error reply
+  milliseconds reconnect_delay_max = 60s;   // cap of the exponential reconnect backoff
+  std::size_t max_frame_bytes = 16u << 20;  // larger server frames close the connection
 };
 
 struct mqtt_config {
   std::string url = "mqtt://127.0.0.1:1883";
   std::string client_id = "livebridge";
-  std::string username;                       // empty = anonymous
-  std::optional<std::string> password_file;   // else $CREDENTIALS_DIRECTORY/mqtt-password
-  std::optional<std::string> ca_file;         // for mqtts:// / ssl://; system store when absent
+  std::string username;                      // empty = anonymous
+  std::optional<std::string> password_file;  // else $CREDENTIALS_DIRECTORY/mqtt-password
+  std::optional<std::string> ca_file;        // for mqtts:// / ssl://; system store when absent
   std::string topic_prefix = "livebridge";
   milliseconds keepalive = 30s;
-  std::size_t max_prompt_bytes = 64u << 10;   // larger prompts get an error reply
-  std::size_t max_queued_prompts = 100;       // more waiting prompts get an error reply
+  std::size_t max_prompt_bytes = 64u << 10;  // larger prompts get an error reply
+  std::size_t max_queued_prompts = 100;      // more waiting prompts get an error reply
 };
 
 struct config {

@@ -17,11 +17,16 @@ using tools::json;
 
 std::string describe(const YAML::Node& n) {
   switch (n.Type()) {
-    case YAML::NodeType::Null: return "nothing";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Scalar: return "\"" + n.Scalar() + "\"";
-    default: return "nothing";
+    case YAML::NodeType::Null:
+      return "nothing";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Scalar:
+      return "\"" + n.Scalar() + "\"";
+    default:
+      return "nothing";
   }
 }
 
@@ -130,8 +135,9 @@ class reader {
     if (!d) {
       error(n, join(path, key), "expected a duration such as \"5s\" or \"250ms\", found " + describe(n));
     } else if (*d < min || *d > max) {
-      error(n, join(path, key), "must be between " + format_duration(min) + " and " + format_duration(max) +
-                                    ", found " + describe(n));
+      error(n, join(path, key),
+            "must be between " + format_duration(min) + " and " + format_duration(max) + ", found " +
+                describe(n));
     } else {
       out = *d;
     }
@@ -150,7 +156,8 @@ class reader {
     const long long value = v.get<long long>();
     if (value < min || value > max) {
       error(n, join(path, key),
-            "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", found " + describe(n));
+            "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", found " +
+                describe(n));
       return;
     }
     out = static_cast<Int>(value);
@@ -171,7 +178,8 @@ class reader {
   const std::string& file() const { return file_; }
 
  private:
-  void add(std::vector<diagnostic>& list, const YAML::Node& at, const std::string& path, std::string message) {
+  void add(std::vector<diagnostic>& list, const YAML::Node& at, const std::string& path,
+           std::string message) {
     const YAML::Mark m = at.Mark();
     const bool has_mark = m.line >= 0 && !m.is_null();
     list.push_back({file_, has_mark ? m.line + 1 : 0, has_mark ? m.column + 1 : 0, path, std::move(message)});
@@ -184,9 +192,10 @@ class reader {
 void read_live(reader& r, const YAML::Node& n, live_config& live) {
   const std::string path = "live";
   if (!r.expect_map(n, path)) return;
-  r.check_keys(n, path,
-               {"url", "model", "api_key_file", "ca_file", "response_modality", "system_instruction", "builtin_tools",
-                "connect_timeout", "setup_timeout", "turn_timeout", "reconnect_delay_max", "max_frame_bytes"});
+  r.check_keys(
+      n, path,
+      {"url", "model", "api_key_file", "ca_file", "response_modality", "system_instruction", "builtin_tools",
+       "connect_timeout", "setup_timeout", "turn_timeout", "reconnect_delay_max", "max_frame_bytes"});
   if (r.read_string(n, path, "url", live.url)) {
     const auto u = parse_url(live.url);
     if (!u || (u->scheme != "ws" && u->scheme != "wss")) {
@@ -205,17 +214,20 @@ void read_live(reader& r, const YAML::Node& n, live_config& live) {
     } else if (modality_text == "AUDIO" || modality_text == "audio") {
       live.response_modality = modality::audio;
     } else {
-      r.error(n["response_modality"], "live.response_modality", "expected TEXT or AUDIO, found " + describe(n["response_modality"]));
+      r.error(n["response_modality"], "live.response_modality",
+              "expected TEXT or AUDIO, found " + describe(n["response_modality"]));
     }
   }
-  if (live.response_modality == modality::text &&
-      (live.model.find("native-audio") != std::string::npos || live.model.find("3.8-live") != std::string::npos)) {
-    r.warning(n["model"], "live.model", "native-audio models answer only in AUDIO; set live.response_modality: AUDIO");
+  if (live.response_modality == modality::text && (live.model.find("native-audio") != std::string::npos ||
+                                                   live.model.find("3.8-live") != std::string::npos)) {
+    r.warning(n["model"], "live.model",
+              "native-audio models answer only in AUDIO; set live.response_modality: AUDIO");
   }
   r.read_string(n, path, "system_instruction", live.system_instruction);
   if (const YAML::Node b = n["builtin_tools"]) {
     if (!b.IsSequence()) {
-      r.error(b, "live.builtin_tools", "expected a list of google_search, code_execution; found " + describe(b));
+      r.error(b, "live.builtin_tools",
+              "expected a list of google_search, code_execution; found " + describe(b));
     } else {
       for (std::size_t i = 0; i < b.size(); ++i) {
         const std::string item_path = "live.builtin_tools[" + std::to_string(i) + "]";
@@ -246,7 +258,8 @@ void read_mqtt(reader& r, const YAML::Node& n, mqtt_config& mqtt) {
   if (r.read_string(n, path, "url", mqtt.url)) {
     const auto u = parse_url(mqtt.url);
     if (!u || u->scheme == "ws" || u->scheme == "wss") {
-      r.error(n["url"], "mqtt.url", "expected an mqtt://, mqtts://, tcp:// or ssl:// URL, found " + describe(n["url"]));
+      r.error(n["url"], "mqtt.url",
+              "expected an mqtt://, mqtts://, tcp:// or ssl:// URL, found " + describe(n["url"]));
     }
   }
   if (r.read_string(n, path, "client_id", mqtt.client_id)) {
@@ -261,7 +274,8 @@ void read_mqtt(reader& r, const YAML::Node& n, mqtt_config& mqtt) {
   if (r.read_string(n, path, "topic_prefix", mqtt.topic_prefix)) {
     if (mqtt.topic_prefix.empty() || mqtt.topic_prefix.find_first_of("+#") != std::string::npos ||
         mqtt.topic_prefix.back() == '/') {
-      r.error(n["topic_prefix"], "mqtt.topic_prefix", "must be non-empty, without wildcards or a trailing '/'");
+      r.error(n["topic_prefix"], "mqtt.topic_prefix",
+              "must be non-empty, without wildcards or a trailing '/'");
     }
   }
   r.read_duration(n, path, "keepalive", mqtt.keepalive, 5s, 3600s);
@@ -269,15 +283,18 @@ void read_mqtt(reader& r, const YAML::Node& n, mqtt_config& mqtt) {
   r.read_integer(n, path, "max_queued_prompts", mqtt.max_queued_prompts, 1, 100000);
 }
 
-std::optional<tools::param_schema> read_schema(reader& r, const YAML::Node& n, const std::string& path, bool top) {
+std::optional<tools::param_schema> read_schema(reader& r, const YAML::Node& n, const std::string& path,
+                                               bool top) {
   if (!r.expect_map(n, path)) return std::nullopt;
-  r.check_keys(n, path, {"type", "description", "properties", "required", "enum", "minimum", "maximum", "items"});
+  r.check_keys(n, path,
+               {"type", "description", "properties", "required", "enum", "minimum", "maximum", "items"});
   tools::param_schema s;
   bool ok = true;
   if (const YAML::Node t = n["type"]) {
     const auto parsed = t.IsScalar() ? tools::parse_value_type(t.Scalar()) : std::nullopt;
     if (!parsed) {
-      r.error(t, r.join(path, "type"), "expected object, string, number, integer, boolean or array, found " + describe(t));
+      r.error(t, r.join(path, "type"),
+              "expected object, string, number, integer, boolean or array, found " + describe(t));
       ok = false;
     } else {
       s.type = *parsed;
@@ -329,7 +346,8 @@ std::optional<tools::param_schema> read_schema(reader& r, const YAML::Node& n, c
         if (!tools::validate_arguments(type_only, value)) {
           s.enum_values.push_back(std::move(value));
         } else {
-          r.error(v, r.join(path, "enum"), "value " + describe(v) + " is not of type " + std::string(tools::type_name(s.type)));
+          r.error(v, r.join(path, "enum"),
+                  "value " + describe(v) + " is not of type " + std::string(tools::type_name(s.type)));
           ok = false;
         }
       }
@@ -373,14 +391,16 @@ void check_names(reader& r, const YAML::Node& at, const std::string& path, const
   for (const auto& name : names) {
     if (tools::is_builtin_variable(name)) continue;
     if (!tool.parameters || tool.parameters->property(name) == nullptr) {
-      r.error(at, path, "placeholder {{" + name + "}} is not a declared parameter of " + tool.name +
-                            " (built-ins: call.id, bridge.client_id)");
+      r.error(at, path,
+              "placeholder {{" + name + "}} is not a declared parameter of " + tool.name +
+                  " (built-ins: call.id, bridge.client_id)");
     }
   }
 }
 
-std::optional<tools::text_template> read_text_template(reader& r, const YAML::Node& map, const std::string& path,
-                                                       const char* key, const tools::tool_spec& tool) {
+std::optional<tools::text_template> read_text_template(reader& r, const YAML::Node& map,
+                                                       const std::string& path, const char* key,
+                                                       const tools::tool_spec& tool) {
   std::string text;
   if (!r.read_string(map, path, key, text, true)) return std::nullopt;
   auto parsed = tools::text_template::parse(text);
@@ -393,7 +413,8 @@ std::optional<tools::text_template> read_text_template(reader& r, const YAML::No
   return t;
 }
 
-std::optional<tools::json_template> read_json_template(reader& r, const YAML::Node& n, const std::string& path,
+std::optional<tools::json_template> read_json_template(reader& r, const YAML::Node& n,
+                                                       const std::string& path,
                                                        const tools::tool_spec& tool) {
   auto parsed = tools::json_template::parse(yaml_to_json(n));
   if (auto* msg = std::get_if<std::string>(&parsed)) {
@@ -451,7 +472,8 @@ void read_publish(reader& r, const YAML::Node& n, const std::string& path, tools
   r.read_bool(n, path, "retain", p.retain);
   if (p.retain) {
     r.warning(n["retain"], r.join(path, "retain"),
-              "a retained command is replayed to the device every time it reconnects; use retain only for settings");
+              "a retained command is replayed to the device every time it reconnects; use retain only for "
+              "settings");
   }
   tool.publish.push_back(std::move(p));
 }
@@ -463,11 +485,17 @@ void read_ack(reader& r, const YAML::Node& n, const std::string& path, tools::to
   ack.style = n["topic"] ? tools::ack_style::state : tools::ack_style::broker;
   std::string style;
   if (r.read_string(n, path, "style", style)) {
-    if (style == "state") ack.style = tools::ack_style::state;
-    else if (style == "response") ack.style = tools::ack_style::response;
-    else if (style == "rpc") ack.style = tools::ack_style::rpc;
-    else if (style == "broker") ack.style = tools::ack_style::broker;
-    else r.error(n["style"], r.join(path, "style"), "expected state, response, rpc or broker, found " + describe(n["style"]));
+    if (style == "state")
+      ack.style = tools::ack_style::state;
+    else if (style == "response")
+      ack.style = tools::ack_style::response;
+    else if (style == "rpc")
+      ack.style = tools::ack_style::rpc;
+    else if (style == "broker")
+      ack.style = tools::ack_style::broker;
+    else
+      r.error(n["style"], r.join(path, "style"),
+              "expected state, response, rpc or broker, found " + describe(n["style"]));
   }
   const bool needs_topic = ack.style == tools::ack_style::state || ack.style == tools::ack_style::rpc;
   if (needs_topic) {
@@ -477,12 +505,14 @@ void read_ack(reader& r, const YAML::Node& n, const std::string& path, tools::to
             std::string("the ") + std::string(tools::ack_style_name(ack.style)) + " style takes no topic");
   }
   if (const YAML::Node m = n["match"]) {
-    if (ack.style == tools::ack_style::broker) r.error(m, r.join(path, "match"), "the broker style has nothing to match");
+    if (ack.style == tools::ack_style::broker)
+      r.error(m, r.join(path, "match"), "the broker style has nothing to match");
     ack.match = read_json_template(r, m, r.join(path, "match"), tool);
   }
   if (const YAML::Node m = n["reject"]) {
     if (ack.style == tools::ack_style::broker || ack.style == tools::ack_style::rpc) {
-      r.error(m, r.join(path, "reject"), "only the state and response styles take reject (rpc errors are recognised by themselves)");
+      r.error(m, r.join(path, "reject"),
+              "only the state and response styles take reject (rpc errors are recognised by themselves)");
     }
     ack.reject = read_json_template(r, m, r.join(path, "reject"), tool);
   }
@@ -505,10 +535,12 @@ void read_tool(reader& r, const YAML::Node& n, const std::string& path, std::vec
     static const std::regex valid(R"([A-Za-z_][A-Za-z0-9_.:-]{0,127})");
     if (!std::regex_match(tool.name, valid)) {
       r.error(n["name"], r.join(path, "name"),
-              "must start with a letter or '_' and hold only letters, digits, '_', '.', ':' or '-' (at most 128)");
+              "must start with a letter or '_' and hold only letters, digits, '_', '.', ':' or '-' (at most "
+              "128)");
     }
     for (const auto& other : out) {
-      if (other.name == tool.name) r.error(n["name"], r.join(path, "name"), "another tool is already named " + tool.name);
+      if (other.name == tool.name)
+        r.error(n["name"], r.join(path, "name"), "another tool is already named " + tool.name);
     }
   }
   r.read_string(n, path, "description", tool.description);
@@ -537,13 +569,15 @@ void read_tool(reader& r, const YAML::Node& n, const std::string& path, std::vec
     bool carries_id = false;
     for (const auto& p : tool.publish) carries_id = carries_id || p.payload.names().contains("call.id");
     if (!carries_id) {
-      r.error(n["ack"], r.join(path, "ack.style"), "the rpc style needs a publish payload carrying \"{{call.id}}\" as the request id");
+      r.error(n["ack"], r.join(path, "ack.style"),
+              "the rpc style needs a publish payload carrying \"{{call.id}}\" as the request id");
     }
   }
   if (tool.ack.style == tools::ack_style::broker) {
     for (const auto& p : tool.publish) {
       if (p.qos == 0) {
-        r.warning(n, path, "with QoS 0 and no ack, nothing confirms the command arrived; the model will be told so");
+        r.warning(n, path,
+                  "with QoS 0 and no ack, nothing confirms the command arrived; the model will be told so");
         break;
       }
     }
@@ -589,7 +623,8 @@ load_result load_text(std::string_view yaml, const std::string& source_name) {
     if (!tools.IsSequence()) {
       r.error(tools, "tools", "expected a list of tools, found " + describe(tools));
     } else {
-      for (std::size_t i = 0; i < tools.size(); ++i) read_tool(r, tools[i], "tools[" + std::to_string(i) + "]", cfg.tools);
+      for (std::size_t i = 0; i < tools.size(); ++i)
+        read_tool(r, tools[i], "tools[" + std::to_string(i) + "]", cfg.tools);
     }
   }
   load_result result = std::move(r.result());

@@ -13,9 +13,9 @@
 namespace lb::config {
 
 struct secrets {
-  std::string api_key;        // empty: none found (allowed only for a loopback Live URL)
+  std::string api_key;         // empty: none found (allowed only for a loopback Live URL)
   std::string api_key_source;  // "credential gemini-api-key", "file /etc/…", "environment GEMINI_API_KEY"
-  std::string mqtt_password;  // empty: none
+  std::string mqtt_password;   // empty: none
 };
 
 struct secrets_result {

@@ -8,7 +8,9 @@
 namespace lb::live {
 namespace {
 
-std::string dump(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& v) {
+  return v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 const json* member(const json& obj, const char* camel, const char* snake = nullptr) {
   if (!obj.is_object()) return nullptr;
@@ -55,8 +57,9 @@ void parse_content(const json& sc, server_message& out) {
       out.problems.push_back("serverContent.modelTurn.parts is not a list");
     }
   }
-  for (auto [camel, snake, target] : {std::tuple{"outputTranscription", "output_transcription", &c.output_transcription},
-                                      std::tuple{"inputTranscription", "input_transcription", &c.input_transcription}}) {
+  for (auto [camel, snake, target] :
+       {std::tuple{"outputTranscription", "output_transcription", &c.output_transcription},
+        std::tuple{"inputTranscription", "input_transcription", &c.input_transcription}}) {
     if (const json* t = member(sc, camel, snake)) {
       if (const json* text = member(*t, "text"); text != nullptr && text->is_string()) {
         *target += text->get_ref<const std::string&>();
@@ -79,7 +82,8 @@ void parse_tool_call(const json& tc, server_message& out) {
     const json* id = member(call, "id");
     const json* name = member(call, "name");
     if (id == nullptr || !id->is_string() || id->get_ref<const std::string&>().empty()) {
-      out.problems.push_back("a function call without an id cannot be answered: " + log::abbreviate(dump(call), 200));
+      out.problems.push_back("a function call without an id cannot be answered: " +
+                             log::abbreviate(dump(call), 200));
       continue;
     }
     function_call fc;
@@ -96,7 +100,8 @@ json elide(const json& v, std::size_t max_string) {
     json out = json::object();
     for (auto it = v.begin(); it != v.end(); ++it) {
       if (it.key() == "data" && it.value().is_string()) {
-        out[it.key()] = "<" + std::to_string(it.value().get_ref<const std::string&>().size()) + " base64 chars>";
+        out[it.key()] =
+            "<" + std::to_string(it.value().get_ref<const std::string&>().size()) + " base64 chars>";
       } else {
         out[it.key()] = elide(it.value(), max_string);
       }
@@ -153,8 +158,9 @@ std::string build_user_turn(std::string_view text) {
 }
 
 std::string build_tool_response(std::string_view id, std::string_view name, const json& response) {
-  return dump(json{{"toolResponse",
-                    {{"functionResponses", json::array({{{"id", id}, {"name", name}, {"response", response}}})}}}});
+  return dump(
+      json{{"toolResponse",
+            {{"functionResponses", json::array({{{"id", id}, {"name", name}, {"response", response}}})}}}});
 }
 
 std::optional<std::chrono::milliseconds> parse_proto_duration(std::string_view text) {
@@ -194,7 +200,8 @@ std::variant<server_message, std::string> parse_server_message(std::string_view 
     if (left != nullptr && left->is_string()) d = parse_proto_duration(left->get_ref<const std::string&>());
     out.go_away = d.value_or(std::chrono::milliseconds(0));
   }
-  if (const json* usage = member(doc, "usageMetadata", "usage_metadata"); usage != nullptr && usage->is_object()) {
+  if (const json* usage = member(doc, "usageMetadata", "usage_metadata");
+      usage != nullptr && usage->is_object()) {
     out.usage = *usage;
   }
   return out;

@@ -37,7 +37,7 @@ struct server_content {
   std::string text;                  // the turn's text parts, thoughts left out
   std::string output_transcription;  // what the model said, in AUDIO modality
   std::string input_transcription;
-  std::size_t audio_bytes = 0;       // decoded size of inlineData audio in this frame
+  std::size_t audio_bytes = 0;  // decoded size of inlineData audio in this frame
   bool turn_complete = false;
   bool generation_complete = false;
   bool interrupted = false;

@@ -21,8 +21,8 @@ namespace lb::live {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
-using boost::system::error_code;
 using asio::ip::tcp;
+using boost::system::error_code;
 
 namespace {
 
@@ -84,7 +84,8 @@ class connection : public session::connection_base, public std::enable_shared_fr
       }
       if (dead_) co_return;
       if (queue_.empty()) {  // closing, and everything queued is out
-        co_await ws_.async_close(websocket::close_code::normal, asio::redirect_error(asio::use_awaitable, ec));
+        co_await ws_.async_close(websocket::close_code::normal,
+                                 asio::redirect_error(asio::use_awaitable, ec));
         co_return;
       }
       if (log::enabled(log::level::debug)) log::debug("live.out", summarize_frame(queue_.front()));
@@ -108,8 +109,8 @@ class connection : public session::connection_base, public std::enable_shared_fr
 namespace {
 
 template <class Ws>
-asio::awaitable<connection_outcome> handshake(connection<Ws>& conn, const url& u, const config::live_config& cfg,
-                                              const std::string& api_key) {
+asio::awaitable<connection_outcome> handshake(connection<Ws>& conn, const url& u,
+                                              const config::live_config& cfg, const std::string& api_key) {
   auto ex = co_await asio::this_coro::executor;
   error_code ec;
   auto& tcp_layer = beast::get_lowest_layer(conn.ws());
@@ -120,7 +121,8 @@ asio::awaitable<connection_outcome> handshake(connection<Ws>& conn, const url& u
   resolve_deadline.async_wait([&resolver](const error_code& e) {
     if (!e) resolver.cancel();
   });
-  const auto endpoints = co_await resolver.async_resolve(u.host, u.port, asio::redirect_error(asio::use_awaitable, ec));
+  const auto endpoints =
+      co_await resolver.async_resolve(u.host, u.port, asio::redirect_error(asio::use_awaitable, ec));
   resolve_deadline.cancel();
   if (ec) co_return connection_outcome{"cannot resolve " + u.host + ": " + ec.message()};
 
@@ -136,7 +138,8 @@ asio::awaitable<connection_outcome> handshake(connection<Ws>& conn, const url& u
     }
     tls.set_verify_mode(asio::ssl::verify_peer);
     tls.set_verify_callback(asio::ssl::host_name_verification(u.host));
-    co_await tls.async_handshake(asio::ssl::stream_base::client, asio::redirect_error(asio::use_awaitable, ec));
+    co_await tls.async_handshake(asio::ssl::stream_base::client,
+                                 asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return connection_outcome{"TLS handshake with " + u.host + " failed: " + ec.message()};
   }
 
@@ -153,7 +156,8 @@ asio::awaitable<connection_outcome> handshake(connection<Ws>& conn, const url& u
   const bool default_port = (u.scheme == "wss" && u.port == "443") || (u.scheme == "ws" && u.port == "80");
   const std::string host_header = default_port ? u.host : u.host + ":" + u.port;
   websocket::response_type response;
-  co_await conn.ws().async_handshake(response, host_header, u.target, asio::redirect_error(asio::use_awaitable, ec));
+  co_await conn.ws().async_handshake(response, host_header, u.target,
+                                     asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
     std::string reason = "WebSocket upgrade failed: " + ec.message();
     if (response.result_int() != 0) reason += " (HTTP " + std::to_string(response.result_int()) + ")";
@@ -181,7 +185,9 @@ bool session::send(std::string frame) {
   return true;
 }
 
-void session::start() { run(); }
+void session::start() {
+  run();
+}
 
 void session::stop(std::function<void()> done) {
   stopping_ = true;
@@ -210,13 +216,16 @@ void session::run() {
             tls_context->set_default_verify_paths();
             error_code ca_error;
             if (cfg_.ca_file) tls_context->load_verify_file(*cfg_.ca_file, ca_error);
-            if (ca_error) log::error("live.ca_file", "file=" + log::quote(*cfg_.ca_file) + " reason=" + log::quote(ca_error.message()));
+            if (ca_error)
+              log::error("live.ca_file",
+                         "file=" + log::quote(*cfg_.ca_file) + " reason=" + log::quote(ca_error.message()));
           }
           state_text_ = "connecting";
           log::info("live.connecting", "url=" + log::quote(cfg_.url) + " model=" + cfg_.model);
           connection_outcome outcome;
           const auto started = std::chrono::steady_clock::now();
-          auto serve = [&]<class Ws>(std::shared_ptr<connection<Ws>> conn) -> asio::awaitable<connection_outcome> {
+          auto serve =
+              [&]<class Ws>(std::shared_ptr<connection<Ws>> conn) -> asio::awaitable<connection_outcome> {
             current_ = conn;
             if (stopping_) co_return connection_outcome{"stopped"};
             connection_outcome result = co_await handshake(*conn, *u, cfg_, api_key_);
@@ -228,11 +237,12 @@ void session::run() {
             bool setup_timed_out = false;
             asio::steady_timer setup_deadline(io_);
             setup_deadline.expires_after(cfg_.setup_timeout);
-            setup_deadline.async_wait([this, &setup_timed_out, weak = std::weak_ptr(conn)](const error_code& e) {
-              if (e || ready_) return;
-              setup_timed_out = true;
-              if (auto c = weak.lock()) c->abort();
-            });
+            setup_deadline.async_wait(
+                [this, &setup_timed_out, weak = std::weak_ptr(conn)](const error_code& e) {
+                  if (e || ready_) return;
+                  setup_timed_out = true;
+                  if (auto c = weak.lock()) c->abort();
+                });
 
             beast::flat_buffer buffer;
             error_code ec;
@@ -244,7 +254,8 @@ void session::run() {
               if (log::enabled(log::level::debug)) log::debug("live.in", summarize_frame(frame));
               auto parsed = parse_server_message(frame);
               if (auto* bad = std::get_if<std::string>(&parsed)) {
-                log::warning("live.bad_frame", "reason=" + log::quote(*bad) + " frame=" + log::quote(log::abbreviate(frame, 200)));
+                log::warning("live.bad_frame", "reason=" + log::quote(*bad) +
+                                                   " frame=" + log::quote(log::abbreviate(frame, 200)));
                 continue;
               }
               auto& msg = std::get<server_message>(parsed);

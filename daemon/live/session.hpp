@@ -19,8 +19,8 @@ namespace lb::live {
 class session_events {
  public:
   virtual ~session_events() = default;
-  virtual void on_session_ready() = 0;                  // setupComplete arrived; sending is allowed
-  virtual void on_server_message(server_message& msg) = 0;  // every later frame
+  virtual void on_session_ready() = 0;                          // setupComplete arrived; sending is allowed
+  virtual void on_server_message(server_message& msg) = 0;      // every later frame
   virtual void on_session_lost(const std::string& reason) = 0;  // the connection ended; a new one follows
 };
 

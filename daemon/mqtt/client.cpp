@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <atomic>
 
-#include <boost/asio/post.hpp>
 #include <mqtt/async_client.h>
+#include <boost/asio/post.hpp>
 
 #include "common/duration.hpp"
 #include "common/log.hpp"
@@ -70,8 +70,8 @@ std::string paho_uri(const url& u) {
 
 class client::impl {
  public:
-  impl(client& owner, asio::io_context& io, const config::mqtt_config& cfg, std::string password, last_will will,
-       std::vector<std::string> subscriptions, handlers h)
+  impl(client& owner, asio::io_context& io, const config::mqtt_config& cfg, std::string password,
+       last_will will, std::vector<std::string> subscriptions, handlers h)
       : owner_(owner),
         io_(io),
         cfg_(cfg),
@@ -82,9 +82,10 @@ class client::impl {
         uri_(paho_uri(*parse_url(cfg.url))),
         cli_(uri_, cfg.client_id, ::mqtt::create_options(MQTTVERSION_5)),
         retry_timer_(io),
-        connect_listener_(io, [this](const std::string& error) {
-          if (!stopping_) retry_connect("connect failed: " + error);
-        }),
+        connect_listener_(io,
+                          [this](const std::string& error) {
+                            if (!stopping_) retry_connect("connect failed: " + error);
+                          }),
         backoff_(std::chrono::seconds(1), std::chrono::seconds(30), std::chrono::seconds(30)) {
     auto builder = ::mqtt::connect_options_builder()
                        .mqtt_version(MQTTVERSION_5)
@@ -169,16 +170,20 @@ class client::impl {
         // no_local: never receive our own commands back; retained copies still arrive and are
         // recognised by their retain flag.
         cli_.subscribe(filter, 1, nullptr,
-                       *new posting_listener(io_, [this, filter, remaining, generation](std::optional<std::string> error) {
-                         if (generation != generation_) return;
-                         if (error) {
-                           log::error("mqtt.subscribe_failed", "filter=" + log::quote(filter) + " reason=" + log::quote(*error));
-                         }
-                         if (--*remaining == 0) mark_connected();
-                       }),
+                       *new posting_listener(
+                           io_,
+                           [this, filter, remaining, generation](std::optional<std::string> error) {
+                             if (generation != generation_) return;
+                             if (error) {
+                               log::error("mqtt.subscribe_failed",
+                                          "filter=" + log::quote(filter) + " reason=" + log::quote(*error));
+                             }
+                             if (--*remaining == 0) mark_connected();
+                           }),
                        ::mqtt::subscribe_options(true));
       } catch (const ::mqtt::exception& e) {
-        log::error("mqtt.subscribe_failed", "filter=" + log::quote(filter) + " reason=" + log::quote(e.what()));
+        log::error("mqtt.subscribe_failed",
+                   "filter=" + log::quote(filter) + " reason=" + log::quote(e.what()));
         if (--*remaining == 0) mark_connected();
       }
     }
@@ -190,11 +195,18 @@ class client::impl {
       subscriptions_.push_back(filter);
       if (!owner_.connected_) continue;  // on_connected subscribes everything
       try {
-        cli_.subscribe(filter, 1, nullptr, *new posting_listener(io_, [filter](std::optional<std::string> error) {
-          if (error) log::error("mqtt.subscribe_failed", "filter=" + log::quote(filter) + " reason=" + log::quote(*error));
-        }), ::mqtt::subscribe_options(true));
+        cli_.subscribe(filter, 1, nullptr,
+                       *new posting_listener(io_,
+                                             [filter](std::optional<std::string> error) {
+                                               if (error)
+                                                 log::error("mqtt.subscribe_failed",
+                                                            "filter=" + log::quote(filter) +
+                                                                " reason=" + log::quote(*error));
+                                             }),
+                       ::mqtt::subscribe_options(true));
       } catch (const ::mqtt::exception& e) {
-        log::error("mqtt.subscribe_failed", "filter=" + log::quote(filter) + " reason=" + log::quote(e.what()));
+        log::error("mqtt.subscribe_failed",
+                   "filter=" + log::quote(filter) + " reason=" + log::quote(e.what()));
       }
     }
   }
@@ -202,7 +214,8 @@ class client::impl {
   void mark_connected() {
     owner_.connected_ = true;
     owner_.state_text_ = "connected";
-    log::notice("mqtt.connected", "url=" + log::quote(cfg_.url) + " subscriptions=" + std::to_string(subscriptions_.size()));
+    log::notice("mqtt.connected",
+                "url=" + log::quote(cfg_.url) + " subscriptions=" + std::to_string(subscriptions_.size()));
     if (handlers_.on_connected) handlers_.on_connected();
   }
 
@@ -223,10 +236,13 @@ class client::impl {
     }
     auto msg = ::mqtt::make_message(m.topic, m.payload, m.qos, m.retain);
     ::mqtt::properties props;
-    if (!m.response_topic.empty()) props.add(::mqtt::property(::mqtt::property::RESPONSE_TOPIC, m.response_topic));
-    if (!m.correlation_data.empty()) props.add(::mqtt::property(::mqtt::property::CORRELATION_DATA, m.correlation_data));
+    if (!m.response_topic.empty())
+      props.add(::mqtt::property(::mqtt::property::RESPONSE_TOPIC, m.response_topic));
+    if (!m.correlation_data.empty())
+      props.add(::mqtt::property(::mqtt::property::CORRELATION_DATA, m.correlation_data));
     if (m.expiry_seconds > 0) {
-      props.add(::mqtt::property(::mqtt::property::MESSAGE_EXPIRY_INTERVAL, static_cast<int32_t>(m.expiry_seconds)));
+      props.add(::mqtt::property(::mqtt::property::MESSAGE_EXPIRY_INTERVAL,
+                                 static_cast<int32_t>(m.expiry_seconds)));
     }
     if (!props.empty()) msg->set_properties(props);
     try {
@@ -249,11 +265,12 @@ class client::impl {
     }
     auto disconnect = [this, done = std::move(done)](std::optional<std::string>) mutable {
       try {
-        cli_.disconnect(std::chrono::seconds(2), nullptr, *new posting_listener(io_, [this, done](std::optional<std::string>) {
-          owner_.connected_ = false;
-          owner_.state_text_ = "disconnected";
-          done();
-        }));
+        cli_.disconnect(std::chrono::seconds(2), nullptr,
+                        *new posting_listener(io_, [this, done](std::optional<std::string>) {
+                          owner_.connected_ = false;
+                          owner_.state_text_ = "disconnected";
+                          done();
+                        }));
       } catch (const ::mqtt::exception&) {
         owner_.connected_ = false;
         done();
@@ -295,12 +312,14 @@ class client::impl {
 
 client::client(asio::io_context& io, const config::mqtt_config& cfg, std::string password, last_will will,
                std::vector<std::string> subscriptions, handlers h)
-    : impl_(std::make_unique<impl>(*this, io, cfg, std::move(password), std::move(will), std::move(subscriptions),
-                                   std::move(h))) {}
+    : impl_(std::make_unique<impl>(*this, io, cfg, std::move(password), std::move(will),
+                                   std::move(subscriptions), std::move(h))) {}
 
 client::~client() = default;
 
-void client::start() { impl_->connect(); }
+void client::start() {
+  impl_->connect();
+}
 
 void client::stop(std::optional<tools::outgoing_message> final_message, std::function<void()> done) {
   impl_->stop(std::move(final_message), std::move(done));
@@ -310,13 +329,16 @@ void client::publish(tools::outgoing_message msg, std::function<void(std::option
   impl_->publish(msg, std::move(done));  // `done` always runs later, never inside this call
 }
 
-void client::add_subscriptions(const std::vector<std::string>& filters) { impl_->add_subscriptions(filters); }
+void client::add_subscriptions(const std::vector<std::string>& filters) {
+  impl_->add_subscriptions(filters);
+}
 
 void client::publish_and_forget(tools::outgoing_message msg) {
   if (!connected_) return;
   std::string topic = msg.topic;
   impl_->publish(msg, [topic](std::optional<std::string> error) {
-    if (error) log::warning("mqtt.publish_failed", "topic=" + log::quote(topic) + " reason=" + log::quote(*error));
+    if (error)
+      log::warning("mqtt.publish_failed", "topic=" + log::quote(topic) + " reason=" + log::quote(*error));
   });
 }
 

@@ -32,7 +32,9 @@ void notifier::reloading() {
   send("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec));
 }
 
-void notifier::stopping() { send("STOPPING=1"); }
+void notifier::stopping() {
+  send("STOPPING=1");
+}
 
 void notifier::start_watchdog() {
   uint64_t usec = 0;

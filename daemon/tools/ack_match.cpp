@@ -11,7 +11,8 @@ namespace {
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
   }
   return true;
 }
@@ -66,7 +67,8 @@ bool subset_matches(const json& expected, const json& actual, double tolerance) 
   }
   if (expected.is_string()) {
     if (actual.is_string()) {
-      return iequals(trimmed(expected.get_ref<const std::string&>()), trimmed(actual.get_ref<const std::string&>()));
+      return iequals(trimmed(expected.get_ref<const std::string&>()),
+                     trimmed(actual.get_ref<const std::string&>()));
     }
     double e = 0;
     double a = 0;

@@ -12,19 +12,29 @@
 namespace lb::tools {
 namespace {
 
-call_outcome error_outcome(std::string message) { return {false, json{{"error", std::move(message)}}}; }
-call_outcome ok_outcome(json output) { return {true, json{{"output", std::move(output)}}}; }
+call_outcome error_outcome(std::string message) {
+  return {false, json{{"error", std::move(message)}}};
+}
+call_outcome ok_outcome(json output) {
+  return {true, json{{"output", std::move(output)}}};
+}
 
-std::string dump(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& v) {
+  return v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 }  // namespace
 
 std::string_view ack_style_name(ack_style s) {
   switch (s) {
-    case ack_style::broker: return "broker";
-    case ack_style::state: return "state";
-    case ack_style::response: return "response";
-    case ack_style::rpc: return "rpc";
+    case ack_style::broker:
+      return "broker";
+    case ack_style::state:
+      return "state";
+    case ack_style::response:
+      return "response";
+    case ack_style::rpc:
+      return "rpc";
   }
   return "broker";
 }
@@ -83,7 +93,8 @@ void dispatcher::call(std::string call_id, std::string name, json args, done_han
       return;
     }
   } else if (!args.is_null() && !(args.is_object() && args.empty())) {
-    done(error_outcome("invalid arguments for " + name + ": this function takes no arguments; nothing was done"));
+    done(error_outcome("invalid arguments for " + name +
+                       ": this function takes no arguments; nothing was done"));
     return;
   }
 
@@ -172,10 +183,12 @@ void dispatcher::start(pending& p) {
     if (!ec) on_timeout(seq);
   });
   p.publishes_outstanding = p.messages.size();
-  log::debug("tool.publish", "call=" + p.call_id + " name=" + p.tool->name + " messages=" + std::to_string(p.messages.size()));
+  log::debug("tool.publish", "call=" + p.call_id + " name=" + p.tool->name +
+                                 " messages=" + std::to_string(p.messages.size()));
   const seq_t seq = p.seq;
   for (std::size_t i = 0; i < p.messages.size(); ++i) {
-    publisher_.publish(p.messages[i], [this, seq](std::optional<std::string> error) { on_published(seq, error); });
+    publisher_.publish(p.messages[i],
+                       [this, seq](std::optional<std::string> error) { on_published(seq, error); });
     if (find(seq) == nullptr) return;  // answered meanwhile; publish nothing more for it
   }
 }
@@ -184,17 +197,19 @@ void dispatcher::on_published(seq_t seq, const std::optional<std::string>& error
   pending* p = find(seq);
   if (p == nullptr) return;  // already answered (device was faster than the PUBACK) or cancelled
   if (error) {
-    finish(seq, error_outcome("the broker did not accept the command (" + *error + "); the device was not reached"));
+    finish(seq, error_outcome("the broker did not accept the command (" + *error +
+                              "); the device was not reached"));
     return;
   }
   if (p->publishes_outstanding > 0) --p->publishes_outstanding;
   if (p->publishes_outstanding == 0 && p->tool->ack.style == ack_style::broker) {
     const bool acked = p->messages.empty() || p->messages.back().qos > 0;
-    finish(seq, ok_outcome(json{
-                    {"status", acked ? "accepted_unverified" : "sent_unconfirmed"},
-                    {"detail", acked ? "the broker accepted the command; this device does not confirm what it did"
-                                     : "the command was sent at QoS 0; nothing confirms it arrived"},
-                }));
+    finish(seq,
+           ok_outcome(json{
+               {"status", acked ? "accepted_unverified" : "sent_unconfirmed"},
+               {"detail", acked ? "the broker accepted the command; this device does not confirm what it did"
+                                : "the command was sent at QoS 0; nothing confirms it arrived"},
+           }));
   }
 }
 
@@ -363,7 +378,8 @@ std::vector<std::string> ack_subscription_filters(const std::vector<tool_spec>& 
     if (t.ack.style == ack_style::state || t.ack.style == ack_style::rpc) {
       // A topic that only uses the bridge's own name is known now; other placeholders become '+'.
       auto fixed = t.ack.topic.render(builtins, true);
-      add(std::holds_alternative<std::string>(fixed) ? std::get<std::string>(fixed) : t.ack.topic.as_subscription_filter());
+      add(std::holds_alternative<std::string>(fixed) ? std::get<std::string>(fixed)
+                                                     : t.ack.topic.as_subscription_filter());
     }
     if (t.ack.style == ack_style::response) add(opts.response_topic);
   }

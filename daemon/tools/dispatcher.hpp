@@ -71,7 +71,8 @@ class dispatcher {
   };
   using done_handler = std::function<void(call_outcome)>;
 
-  dispatcher(boost::asio::any_io_executor executor, std::vector<tool_spec> tools, publisher& pub, options opts);
+  dispatcher(boost::asio::any_io_executor executor, std::vector<tool_spec> tools, publisher& pub,
+             options opts);
   ~dispatcher();
   dispatcher(const dispatcher&) = delete;
   dispatcher& operator=(const dispatcher&) = delete;
@@ -114,7 +115,7 @@ class dispatcher {
   seq_t next_seq_;
   std::string correlation_prefix_;  // makes correlation data unique across restarts
   std::map<seq_t, std::unique_ptr<pending>> calls_;
-  std::unordered_multimap<std::string, seq_t> listeners_;  // ack topic → calls listening on it
+  std::unordered_multimap<std::string, seq_t> listeners_;   // ack topic → calls listening on it
   std::map<std::string, std::deque<seq_t>> device_queues_;  // front = the command in flight
 };
 

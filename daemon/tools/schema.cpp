@@ -7,7 +7,9 @@
 namespace lb::tools {
 namespace {
 
-std::string display(const json& v) { return v.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string display(const json& v) {
+  return v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 std::string where(const std::string& path) {
   return path.empty() ? std::string("arguments") : "argument '" + path + "'";
@@ -43,15 +45,18 @@ std::optional<std::string> validate_at(const param_schema& s, json& v, const std
   if (!type_matches(s.type, v)) {
     return where(path) + ": expected " + std::string(type_name(s.type)) + ", got " + display(v);
   }
-  if (!s.enum_values.empty() && std::find(s.enum_values.begin(), s.enum_values.end(), v) == s.enum_values.end()) {
+  if (!s.enum_values.empty() &&
+      std::find(s.enum_values.begin(), s.enum_values.end(), v) == s.enum_values.end()) {
     std::string allowed;
     for (const auto& e : s.enum_values) allowed += (allowed.empty() ? "" : ", ") + display(e);
     return where(path) + ": " + display(v) + " is not one of " + allowed;
   }
   if (v.is_number()) {
     const double d = v.get<double>();
-    if (s.minimum && d < *s.minimum) return where(path) + ": " + display(v) + " is below the minimum " + display(json(*s.minimum));
-    if (s.maximum && d > *s.maximum) return where(path) + ": " + display(v) + " is above the maximum " + display(json(*s.maximum));
+    if (s.minimum && d < *s.minimum)
+      return where(path) + ": " + display(v) + " is below the minimum " + display(json(*s.minimum));
+    if (s.maximum && d > *s.maximum)
+      return where(path) + ": " + display(v) + " is above the maximum " + display(json(*s.maximum));
   }
   if (s.type == value_type::array && s.items) {
     for (std::size_t i = 0; i < v.size(); ++i) {
@@ -70,7 +75,8 @@ std::optional<std::string> validate_at(const param_schema& s, json& v, const std
       if (ps == nullptr) {
         std::string known;
         for (const auto& [name, _] : s.properties) known += (known.empty() ? "" : ", ") + name;
-        return "unknown argument '" + child + "'" + (known.empty() ? " (this function takes none)" : " (known: " + known + ")");
+        return "unknown argument '" + child + "'" +
+               (known.empty() ? " (this function takes none)" : " (known: " + known + ")");
       }
       if (auto err = validate_at(*ps, it.value(), child)) return err;
     }
@@ -95,12 +101,18 @@ std::optional<value_type> parse_value_type(std::string_view name) {
 
 std::string_view type_name(value_type t) {
   switch (t) {
-    case value_type::object: return "object";
-    case value_type::string: return "string";
-    case value_type::number: return "number";
-    case value_type::integer: return "integer";
-    case value_type::boolean: return "boolean";
-    case value_type::array: return "array";
+    case value_type::object:
+      return "object";
+    case value_type::string:
+      return "string";
+    case value_type::number:
+      return "number";
+    case value_type::integer:
+      return "integer";
+    case value_type::boolean:
+      return "boolean";
+    case value_type::array:
+      return "array";
   }
   return "object";
 }
@@ -124,7 +136,8 @@ json to_declaration(const param_schema& s) {
   if (!s.description.empty()) out["description"] = s.description;
   if (!s.enum_values.empty()) {
     // The Live API's Schema takes enums as strings only; numeric enums are still checked here.
-    const bool all_strings = std::all_of(s.enum_values.begin(), s.enum_values.end(), [](const json& e) { return e.is_string(); });
+    const bool all_strings =
+        std::all_of(s.enum_values.begin(), s.enum_values.end(), [](const json& e) { return e.is_string(); });
     if (all_strings) out["enum"] = s.enum_values;
   }
   if (s.minimum) out["minimum"] = *s.minimum;

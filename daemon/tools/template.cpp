@@ -8,8 +8,8 @@ namespace {
 bool valid_name(std::string_view name) {
   if (name.empty()) return false;
   for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
-                    c == '-';
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                    c == '.' || c == '-';
     if (!ok) return false;
   }
   return true;
@@ -32,7 +32,8 @@ void collect_names(const json& doc, std::set<std::string>& names, std::string& e
   } else if (doc.is_structured()) {
     for (auto it = doc.begin(); it != doc.end(); ++it) {
       if (doc.is_object()) {
-        if (it.key().find("{{") != std::string::npos && error.empty()) error = "placeholders are not allowed in keys";
+        if (it.key().find("{{") != std::string::npos && error.empty())
+          error = "placeholders are not allowed in keys";
       }
       collect_names(it.value(), names, error);
     }
@@ -96,7 +97,8 @@ std::variant<text_template, std::string> text_template::parse(std::string_view t
     const auto close = text.find("}}", open + 2);
     if (close == std::string_view::npos) return "unclosed '{{' in \"" + std::string(text) + "\"";
     const auto name = trim(text.substr(open + 2, close - open - 2));
-    if (!valid_name(name)) return "invalid placeholder name '" + std::string(name) + "' in \"" + std::string(text) + "\"";
+    if (!valid_name(name))
+      return "invalid placeholder name '" + std::string(name) + "' in \"" + std::string(text) + "\"";
     t.pieces_.push_back({true, std::string(name)});
     t.names_.insert(std::string(name));
     pos = close + 2;
@@ -115,9 +117,11 @@ std::variant<std::string, render_error> text_template::render(const variables& v
     if (it == vars.end()) return render_error{"missing argument '" + p.text + "'"};
     std::string value = value_to_text(it->second);
     if (for_topic) {
-      if (value.empty()) return render_error{"argument '" + p.text + "' is empty and cannot name a topic level"};
+      if (value.empty())
+        return render_error{"argument '" + p.text + "' is empty and cannot name a topic level"};
       if (value.find_first_of(std::string_view("/+#\0", 4)) != std::string::npos) {
-        return render_error{"argument '" + p.text + "' may not contain '/', '+', '#' or NUL (it is used in an MQTT topic)"};
+        return render_error{"argument '" + p.text +
+                            "' may not contain '/', '+', '#' or NUL (it is used in an MQTT topic)"};
       }
     }
     out += value;
@@ -185,12 +189,15 @@ std::string value_to_text(const json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_number_float()) {
     const double d = v.get<double>();
-    if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 9.0e15) return std::to_string(static_cast<long long>(d));
+    if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 9.0e15)
+      return std::to_string(static_cast<long long>(d));
   }
   return v.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-bool is_builtin_variable(std::string_view name) { return name == "call.id" || name == "bridge.client_id"; }
+bool is_builtin_variable(std::string_view name) {
+  return name == "call.id" || name == "bridge.client_id";
+}
 
 std::optional<std::string> check_publish_topic(std::string_view topic) {
   if (topic.empty()) return "the topic is empty";

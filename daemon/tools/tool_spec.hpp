@@ -32,8 +32,9 @@ struct ack_spec {
   ack_style style = ack_style::broker;
   text_template topic;                 // state and rpc styles
   std::optional<json_template> match;  // required content of the acknowledgement
-  std::optional<json_template> reject;  // content that means the device refused (Tasmota {"Command":"Unknown"})
-  double tolerance = 0;                 // allowed numeric difference in `match`, in the device's units
+  std::optional<json_template>
+      reject;            // content that means the device refused (Tasmota {"Command":"Unknown"})
+  double tolerance = 0;  // allowed numeric difference in `match`, in the device's units
   std::chrono::milliseconds timeout{5000};
 };
 

@@ -100,7 +100,8 @@ class BridgeTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (HasFailure() && bridge_) std::cerr << "---- livebridge log ----\n" << bridge_->log() << "------------------------\n";
+    if (HasFailure() && bridge_)
+      std::cerr << "---- livebridge log ----\n" << bridge_->log() << "------------------------\n";
     bridge_.reset();
     server_.reset();
   }
@@ -116,22 +117,26 @@ class BridgeTest : public ::testing::Test {
   }
 
   std::string config(const std::string& tools, const std::string& live_extra = "") const {
-    return "live:\n  url: " + server_->url() + "\n  model: models/gemini-live-2.5-flash-preview\n  ca_file: " +
-           pki_->ca_cert + "\n  setup_timeout: 2s\n" + live_extra + "mqtt:\n  url: " + broker_->url() +
+    return "live:\n  url: " + server_->url() +
+           "\n  model: models/gemini-live-2.5-flash-preview\n  ca_file: " + pki_->ca_cert +
+           "\n  setup_timeout: 2s\n" + live_extra + "mqtt:\n  url: " + broker_->url() +
            "\n  client_id: lb-it\n" + (tools.empty() ? "" : "tools:\n" + tools);
   }
 
   // Starts the daemon with `yaml`; the API key as a systemd credential, as under the unit.
-  void start_bridge(const std::string& yaml, bool wait_ready = true, std::vector<std::string> extra_args = {}) {
+  void start_bridge(const std::string& yaml, bool wait_ready = true,
+                    std::vector<std::string> extra_args = {}) {
     dir_.write("livebridge.yaml", yaml);
-    std::vector<std::string> argv{LIVEBRIDGE_BINARY, "--config", dir_.file("livebridge.yaml"), "--log-level", "debug"};
+    std::vector<std::string> argv{LIVEBRIDGE_BINARY, "--config", dir_.file("livebridge.yaml"), "--log-level",
+                                  "debug"};
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-    bridge_ = std::make_unique<process>(argv, dir_.file("livebridge.log"),
-                                        std::map<std::string, std::string>{{"CREDENTIALS_DIRECTORY", dir_.path()},
-                                                                           {"GEMINI_API_KEY", ""},
-                                                                           {"GOOGLE_API_KEY", ""}});
+    bridge_ = std::make_unique<process>(
+        argv, dir_.file("livebridge.log"),
+        std::map<std::string, std::string>{
+            {"CREDENTIALS_DIRECTORY", dir_.path()}, {"GEMINI_API_KEY", ""}, {"GOOGLE_API_KEY", ""}});
     if (!wait_ready) return;
-    ASSERT_TRUE(observer_->wait_for("livebridge/availability", [](const seen_message& m) { return m.payload == "online"; }, patience))
+    ASSERT_TRUE(observer_->wait_for(
+        "livebridge/availability", [](const seen_message& m) { return m.payload == "online"; }, patience))
         << "livebridge never published online";
     ASSERT_TRUE(bridge_->wait_for_log("live.ready", patience)) << "no setupComplete";
   }
@@ -140,10 +145,13 @@ class BridgeTest : public ::testing::Test {
   json ask(const std::string& text, std::chrono::milliseconds timeout = patience) {
     const std::string id = "prompt-" + std::to_string(++prompt_counter_);
     observer_->publish("livebridge/prompt", json{{"id", id}, {"text", text}}.dump(), 1);
-    auto reply = observer_->wait_for("livebridge/reply", [&](const seen_message& m) {
-      const json r = json::parse(m.payload, nullptr, false);
-      return r.is_object() && r.value("id", json()) == json(id);
-    }, timeout);
+    auto reply = observer_->wait_for(
+        "livebridge/reply",
+        [&](const seen_message& m) {
+          const json r = json::parse(m.payload, nullptr, false);
+          return r.is_object() && r.value("id", json()) == json(id);
+        },
+        timeout);
     if (!reply) return json();
     return json::parse(reply->payload);
   }
@@ -197,7 +205,8 @@ TEST_F(BridgeTest, TurnOnTheLightsTravelsToTheDeviceAndBack) {
 
   // The broker carried exactly one command, and the light switched.
   ASSERT_EQ(commands_on("zigbee2mqtt/living_room/set"), 1u);
-  EXPECT_EQ(json::parse(observer_->messages_on("zigbee2mqtt/living_room/set")[0].payload), json({{"state", "ON"}}));
+  EXPECT_EQ(json::parse(observer_->messages_on("zigbee2mqtt/living_room/set")[0].payload),
+            json({{"state", "ON"}}));
   EXPECT_EQ(z2m.state("living_room")["state"], "ON");
 
   // The model was told what the light reported.
@@ -235,7 +244,8 @@ TEST_F(BridgeTest, SeveralCallsInOneTurnEachGetTheirOwnAcknowledgement) {
   std::map<std::string, json> by_name;
   for (const auto& r : responses) {
     EXPECT_TRUE(r["response"].contains("output")) << r.dump();
-    by_name[r["name"].get<std::string>() + (r["name"] == "set_light" ? r["response"]["output"]["topic"].get<std::string>() : "")] = r;
+    by_name[r["name"].get<std::string>() +
+            (r["name"] == "set_light" ? r["response"]["output"]["topic"].get<std::string>() : "")] = r;
   }
   EXPECT_EQ(by_name["set_lightzigbee2mqtt/living_room"]["response"]["output"]["state"]["brightness"], 128);
   EXPECT_EQ(by_name["set_desk_lamp"]["response"]["output"]["state"]["Dimmer"], 40);
@@ -299,7 +309,9 @@ TEST_F(BridgeTest, UnknownFunctionAndBadArgumentsNeverReachADevice) {
 TEST_F(BridgeTest, PromptsSentTogetherAreQueuedAndAllAnswered) {
   start_server(simulated_model());
   start_bridge(config(seed_tools));
-  for (int i = 1; i <= 3; ++i) observer_->publish("livebridge/prompt", json{{"id", i}, {"text", "Hello " + std::to_string(i)}}.dump(), 1);
+  for (int i = 1; i <= 3; ++i)
+    observer_->publish("livebridge/prompt", json{{"id", i}, {"text", "Hello " + std::to_string(i)}}.dump(),
+                       1);
   observer_->publish("livebridge/prompt", "Hello in plain text", 1);
   const auto replies = observer_->wait_count("livebridge/reply", 4, patience);
   ASSERT_EQ(replies.size(), 4u);
@@ -320,7 +332,8 @@ TEST_F(BridgeTest, BadPromptsGetAnErrorReply) {
   ASSERT_EQ(replies.size(), 3u);
   EXPECT_EQ(json::parse(replies[0].payload)["error"], "a JSON prompt needs a string member \"text\"");
   EXPECT_EQ(json::parse(replies[0].payload)["id"], "x1");
-  EXPECT_NE(json::parse(replies[1].payload)["error"].get<std::string>().find("exceeds mqtt.max_prompt_bytes"), std::string::npos);
+  EXPECT_NE(json::parse(replies[1].payload)["error"].get<std::string>().find("exceeds mqtt.max_prompt_bytes"),
+            std::string::npos);
   EXPECT_EQ(json::parse(replies[2].payload)["error"], "the prompt is not valid UTF-8");
   EXPECT_TRUE(messages_of(server_->received(), "clientContent").empty());
   EXPECT_TRUE(bridge_->running());
@@ -333,14 +346,16 @@ TEST_F(BridgeTest, ApiKeyTravelsInTheHeaderAndNeverInTheLog) {
   EXPECT_EQ(ask("Hello?")["text"], "Hello! How can I help you today?");
   EXPECT_EQ(server_->api_keys_seen().at(0), "AIzaSy-secret-key-123");
   EXPECT_EQ(bridge_->log().find("AIzaSy-secret-key-123"), std::string::npos);
-  EXPECT_EQ(read_file("/proc/" + std::to_string(bridge_->pid()) + "/cmdline").find("secret"), std::string::npos);
+  EXPECT_EQ(read_file("/proc/" + std::to_string(bridge_->pid()) + "/cmdline").find("secret"),
+            std::string::npos);
 }
 
 TEST_F(BridgeTest, BadKeyIsReportedAndNotHammered) {
   start_server(simulated_model(), true, "the-right-key");
   start_bridge(config(seed_tools), /*wait_ready=*/false);
   ASSERT_TRUE(bridge_->wait_for_log("live.lost", patience));
-  EXPECT_NE(bridge_->log().find("closed by the server: 1007 API key not valid. Please pass a valid API key."), std::string::npos);
+  EXPECT_NE(bridge_->log().find("closed by the server: 1007 API key not valid. Please pass a valid API key."),
+            std::string::npos);
   EXPECT_NE(bridge_->log().find("retry_in=5m"), std::string::npos);  // a configuration error waits long
   std::this_thread::sleep_for(1500ms);
   EXPECT_EQ(server_->connections(), 1);
@@ -354,7 +369,8 @@ TEST_F(BridgeTest, ServerCertificateIsVerified) {
   yaml.replace(yaml.find(pki_->ca_cert), pki_->ca_cert.size(), pki_->other_ca_cert);
   start_bridge(yaml, /*wait_ready=*/false);
   ASSERT_TRUE(bridge_->wait_for_log("live.lost", patience));
-  EXPECT_NE(bridge_->log().find("TLS handshake with 127.0.0.1 failed: certificate verify failed"), std::string::npos);
+  EXPECT_NE(bridge_->log().find("TLS handshake with 127.0.0.1 failed: certificate verify failed"),
+            std::string::npos);
   EXPECT_TRUE(messages_of(server_->received(), "setup").empty());
 }
 
@@ -379,12 +395,13 @@ TEST_F(BridgeTest, CheckConfigExitCodes) {
   start_server(simulated_model());
   dir_.write("good.yaml", config(seed_tools));
   dir_.write("bad.yaml", "live:\n  model: m\n  response_modality: VIDEO\nmqtt: {url: http://x}\n");
-  process good({LIVEBRIDGE_BINARY, "--check-config", "--config", dir_.file("good.yaml")}, dir_.file("good.log"),
-               {{"CREDENTIALS_DIRECTORY", dir_.path()}});
+  process good({LIVEBRIDGE_BINARY, "--check-config", "--config", dir_.file("good.yaml")},
+               dir_.file("good.log"), {{"CREDENTIALS_DIRECTORY", dir_.path()}});
   EXPECT_EQ(good.wait(patience), 0) << good.log();
   process bad({LIVEBRIDGE_BINARY, "--check-config", "--config", dir_.file("bad.yaml")}, dir_.file("bad.log"));
   EXPECT_EQ(bad.wait(patience), 78);
-  EXPECT_NE(bad.log().find("bad.yaml:3:22: live.response_modality: expected TEXT or AUDIO, found \"VIDEO\""), std::string::npos)
+  EXPECT_NE(bad.log().find("bad.yaml:3:22: live.response_modality: expected TEXT or AUDIO, found \"VIDEO\""),
+            std::string::npos)
       << bad.log();
   EXPECT_NE(bad.log().find("bad.yaml:4:13: mqtt.url:"), std::string::npos) << bad.log();
 }
@@ -393,17 +410,21 @@ TEST_F(BridgeTest, AskCliPrintsTheReplyLikeTheNotebook) {
   z2m_bridge z2m(broker_->uri(), {"living_room"});
   start_server(simulated_model());
   start_bridge(config(seed_tools));
-  process ask_cli({LIVEBRIDGE_BINARY, "ask", "--config", dir_.file("livebridge.yaml"), "Turn", "on", "the", "lights"},
-                  dir_.file("ask.log"), {{"CREDENTIALS_DIRECTORY", dir_.path()}});
+  process ask_cli(
+      {LIVEBRIDGE_BINARY, "ask", "--config", dir_.file("livebridge.yaml"), "Turn", "on", "the", "lights"},
+      dir_.file("ask.log"), {{"CREDENTIALS_DIRECTORY", dir_.path()}});
   EXPECT_EQ(ask_cli.wait(patience), 0);
   const std::string out = ask_cli.log();
-  EXPECT_NE(out.find(">>> Turn on the lights\n    turn_on_the_lights({}) -> ok {\"output\":{"), std::string::npos) << out;
+  EXPECT_NE(out.find(">>> Turn on the lights\n    turn_on_the_lights({}) -> ok {\"output\":{"),
+            std::string::npos)
+      << out;
   EXPECT_NE(out.find("OK, I've turned on the lights.\n"), std::string::npos) << out;
 
   bridge_->signal(SIGTERM);
   ASSERT_EQ(bridge_->wait(5s), 0);
-  process unanswered({LIVEBRIDGE_BINARY, "ask", "--timeout", "1s", "--config", dir_.file("livebridge.yaml"), "Hello?"},
-                     dir_.file("ask2.log"), {{"CREDENTIALS_DIRECTORY", dir_.path()}});
+  process unanswered(
+      {LIVEBRIDGE_BINARY, "ask", "--timeout", "1s", "--config", dir_.file("livebridge.yaml"), "Hello?"},
+      dir_.file("ask2.log"), {{"CREDENTIALS_DIRECTORY", dir_.path()}});
   EXPECT_EQ(unanswered.wait(patience), 75);
   EXPECT_NE(unanswered.log().find("no reply within 1s"), std::string::npos) << unanswered.log();
 }

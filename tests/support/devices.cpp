@@ -21,17 +21,21 @@ void z2m_bridge::on_set(mqtt_peer& peer, const seen_message& m) {
     ++commands_[name];
   }
   if (!names_.contains(name)) {
-    peer.publish("zigbee2mqtt/bridge/logging",
-                 json{{"level", "error"}, {"message", "Entity '" + name + "' is unknown"}, {"namespace", "z2m"}}.dump(), 0);
+    peer.publish(
+        "zigbee2mqtt/bridge/logging",
+        json{{"level", "error"}, {"message", "Entity '" + name + "' is unknown"}, {"namespace", "z2m"}}
+            .dump(),
+        0);
     return;
   }
   if (dead_.contains(name)) {
-    peer.publish("zigbee2mqtt/bridge/logging",
-                 json{{"level", "error"},
-                      {"message", "Publish 'set' 'state' to '" + name + "' failed: 'Error: Timeout after 10000ms'"},
-                      {"namespace", "z2m"}}
-                     .dump(),
-                 0);
+    peer.publish(
+        "zigbee2mqtt/bridge/logging",
+        json{{"level", "error"},
+             {"message", "Publish 'set' 'state' to '" + name + "' failed: 'Error: Timeout after 10000ms'"},
+             {"namespace", "z2m"}}
+            .dump(),
+        0);
     return;
   }
   const json cmd = json::parse(m.payload, nullptr, false);
@@ -71,7 +75,8 @@ int z2m_bridge::commands_received(const std::string& name) const {
 
 tasmota_device::tasmota_device(const std::string& broker_uri, std::string topic)
     : topic_(std::move(topic)),
-      peer_(broker_uri, "sim-tasmota-" + topic_, [this](mqtt_peer& p, const seen_message& m) { on_command(p, m); }) {
+      peer_(broker_uri, "sim-tasmota-" + topic_,
+            [this](mqtt_peer& p, const seen_message& m) { on_command(p, m); }) {
   peer_.subscribe("cmnd/" + topic_ + "/+", 0);
   peer_.publish("tele/" + topic_ + "/LWT", "Online", 1, true);
 }
@@ -107,7 +112,8 @@ void tasmota_device::on_command(mqtt_peer& peer, const seen_message& m) {
 
 shelly_device::shelly_device(const std::string& broker_uri, std::string device_id)
     : device_id_(std::move(device_id)),
-      peer_(broker_uri, "sim-shelly-" + device_id_, [this](mqtt_peer& p, const seen_message& m) { on_request(p, m); }) {
+      peer_(broker_uri, "sim-shelly-" + device_id_,
+            [this](mqtt_peer& p, const seen_message& m) { on_request(p, m); }) {
   peer_.subscribe(device_id_ + "/rpc", 1);
   peer_.publish(device_id_ + "/online", "true", 1, true);
 }
@@ -137,7 +143,8 @@ v5_responder::v5_responder(const std::string& broker_uri)
     : peer_(broker_uri, "sim-v5-responder", [](mqtt_peer& p, const seen_message& m) {
         if (m.response_topic.empty()) return;
         const json request = json::parse(m.payload, nullptr, false);
-        p.publish(m.response_topic, json{{"ok", true}, {"applied", request}}.dump(), 1, false, m.correlation_data);
+        p.publish(m.response_topic, json{{"ok", true}, {"applied", request}}.dump(), 1, false,
+                  m.correlation_data);
       }) {
   peer_.subscribe("svc/#", 1);
 }

@@ -21,8 +21,8 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
-using boost::system::error_code;
 using asio::ip::tcp;
+using boost::system::error_code;
 
 struct fake_live_server::state {
   options opts;
@@ -47,7 +47,8 @@ struct fake_live_server::state {
 
 namespace {
 
-constexpr const char* method_path = "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent";
+constexpr const char* method_path =
+    "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent";
 
 template <class Ws>
 class server_connection final : public fake_live_server::connection,
@@ -175,7 +176,9 @@ class server_connection final : public fake_live_server::connection,
       queue_.pop_front();
       if (out.is_close) {
         closed_ = true;
-        co_await ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(out.code), out.reason), asio::redirect_error(asio::use_awaitable, ec));
+        co_await ws_.async_close(
+            websocket::close_reason(static_cast<websocket::close_code>(out.code), out.reason),
+            asio::redirect_error(asio::use_awaitable, ec));
         co_return;
       }
       ws_.binary(out.binary);
@@ -204,10 +207,12 @@ asio::awaitable<void> accept_loop(fake_live_server::state& st) {
     if (ec) co_return;
     ++*st.connections;
     if (st.opts.tls) {
-      auto conn = std::make_shared<server_connection<tls_ws>>(st, index++, beast::tcp_stream(std::move(socket)), *st.tls);
+      auto conn = std::make_shared<server_connection<tls_ws>>(st, index++,
+                                                              beast::tcp_stream(std::move(socket)), *st.tls);
       asio::co_spawn(st.io, conn->run(true), asio::detached);
     } else {
-      auto conn = std::make_shared<server_connection<plain_ws>>(st, index++, beast::tcp_stream(std::move(socket)));
+      auto conn =
+          std::make_shared<server_connection<plain_ws>>(st, index++, beast::tcp_stream(std::move(socket)));
       asio::co_spawn(st.io, conn->run(false), asio::detached);
     }
   }
@@ -240,7 +245,8 @@ fake_live_server::~fake_live_server() {
 }
 
 std::string fake_live_server::url() const {
-  return std::string(state_->opts.tls ? "wss" : "ws") + "://127.0.0.1:" + std::to_string(port_) + "/" + method_path;
+  return std::string(state_->opts.tls ? "wss" : "ws") + "://127.0.0.1:" + std::to_string(port_) + "/" +
+         method_path;
 }
 
 std::vector<json> fake_live_server::received() const {
@@ -263,7 +269,8 @@ std::string fake_live_server::new_call_id() {
   static std::mt19937_64 rng{std::random_device{}()};
   static std::mutex m;
   std::lock_guard lock(m);
-  return "function-call-" + std::to_string(rng() % 9'000'000'000'000'000'000ULL + 1'000'000'000'000'000'000ULL);
+  return "function-call-" +
+         std::to_string(rng() % 9'000'000'000'000'000'000ULL + 1'000'000'000'000'000'000ULL);
 }
 
 std::vector<json> messages_of(const std::vector<json>& all, const std::string& key) {

@@ -64,7 +64,8 @@ class fake_live_server {
   int connections() const { return connections_.load(); }
 
   // Waits until `pred(received())` holds; false on timeout.
-  bool wait_until(const std::function<bool(const std::vector<json>&)>& pred, std::chrono::milliseconds timeout) const;
+  bool wait_until(const std::function<bool(const std::vector<json>&)>& pred,
+                  std::chrono::milliseconds timeout) const;
 
   // A new call id in Google's format.
   static std::string new_call_id();

@@ -3,7 +3,8 @@
 namespace lb::test {
 
 mqtt_peer::mqtt_peer(const std::string& broker_uri, const std::string& client_id, handler on_message)
-    : client_(broker_uri, client_id, mqtt::create_options(MQTTVERSION_5)), on_message_(std::move(on_message)) {
+    : client_(broker_uri, client_id, mqtt::create_options(MQTTVERSION_5)),
+      on_message_(std::move(on_message)) {
   client_.set_message_callback([this](mqtt::const_message_ptr msg) {
     seen_message m;
     m.topic = msg->get_topic();
@@ -29,7 +30,8 @@ mqtt_peer::mqtt_peer(const std::string& broker_uri, const std::string& client_id
   });
   auto opts = mqtt::connect_options_builder().mqtt_version(MQTTVERSION_5).clean_start(true).finalize();
   client_.connect(opts)->wait_for(std::chrono::seconds(10));
-  if (!client_.is_connected()) throw std::runtime_error("mqtt_peer " + client_id + " could not connect to " + broker_uri);
+  if (!client_.is_connected())
+    throw std::runtime_error("mqtt_peer " + client_id + " could not connect to " + broker_uri);
 }
 
 mqtt_peer::~mqtt_peer() {
@@ -48,7 +50,8 @@ void mqtt_peer::publish(const std::string& topic, const std::string& payload, in
                         const std::string& correlation_data, const std::string& response_topic) {
   auto msg = mqtt::make_message(topic, payload, qos, retain);
   mqtt::properties props;
-  if (!correlation_data.empty()) props.add(mqtt::property(mqtt::property::CORRELATION_DATA, correlation_data));
+  if (!correlation_data.empty())
+    props.add(mqtt::property(mqtt::property::CORRELATION_DATA, correlation_data));
   if (!response_topic.empty()) props.add(mqtt::property(mqtt::property::RESPONSE_TOPIC, response_topic));
   if (!props.empty()) msg->set_properties(props);
   client_.publish(msg);

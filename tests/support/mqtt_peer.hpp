@@ -38,10 +38,12 @@ class mqtt_peer {
   std::vector<seen_message> messages() const;
   std::vector<seen_message> messages_on(const std::string& topic) const;
   // Waits for a message on `topic` that satisfies `pred`; returns it or nullopt on timeout.
-  std::optional<seen_message> wait_for(const std::string& topic, const std::function<bool(const seen_message&)>& pred,
+  std::optional<seen_message> wait_for(const std::string& topic,
+                                       const std::function<bool(const seen_message&)>& pred,
                                        std::chrono::milliseconds timeout) const;
   // Waits until at least `count` messages arrived on `topic`; returns them (fewer on timeout).
-  std::vector<seen_message> wait_count(const std::string& topic, std::size_t count, std::chrono::milliseconds timeout) const;
+  std::vector<seen_message> wait_count(const std::string& topic, std::size_t count,
+                                       std::chrono::milliseconds timeout) const;
   void clear();
 
  private:

@@ -132,9 +132,13 @@ std::optional<int> process::wait(std::chrono::milliseconds timeout) {
   }
 }
 
-bool process::running() { return !wait(std::chrono::milliseconds(0)).has_value(); }
+bool process::running() {
+  return !wait(std::chrono::milliseconds(0)).has_value();
+}
 
-std::string process::log() const { return read_file(log_file_); }
+std::string process::log() const {
+  return read_file(log_file_);
+}
 
 bool process::wait_for_log(const std::string& text, std::chrono::milliseconds timeout) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -150,13 +154,16 @@ int run(const std::vector<std::string>& argv, const std::string& log_file) {
   return p.wait(std::chrono::seconds(60)).value_or(-1);
 }
 
-mosquitto_broker::mosquitto_broker(const temp_dir& dir) : dir_(dir), port_(free_port()) { start(); }
+mosquitto_broker::mosquitto_broker(const temp_dir& dir) : dir_(dir), port_(free_port()) {
+  start();
+}
 
 void mosquitto_broker::start() {
   dir_.write("mosquitto.conf", "listener " + std::to_string(port_) +
                                    " 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stdout\n"
                                    "log_type error\nlog_type warning\nlog_type notice\n");
-  proc_.emplace(std::vector<std::string>{"mosquitto", "-c", dir_.file("mosquitto.conf")}, dir_.file("mosquitto.log"));
+  proc_.emplace(std::vector<std::string>{"mosquitto", "-c", dir_.file("mosquitto.conf")},
+                dir_.file("mosquitto.log"));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (!port_accepts(port_)) {
     if (std::chrono::steady_clock::now() > deadline || !proc_->running()) {
@@ -166,7 +173,9 @@ void mosquitto_broker::start() {
   }
 }
 
-void mosquitto_broker::stop() { proc_.reset(); }
+void mosquitto_broker::stop() {
+  proc_.reset();
+}
 
 test_pki::test_pki(const temp_dir& dir) {
   ca_cert = dir.file("ca.crt");
@@ -176,14 +185,14 @@ test_pki::test_pki(const temp_dir& dir) {
   const std::string log = dir.file("openssl.log");
   dir.write("san.ext", "subjectAltName=DNS:localhost,IP:127.0.0.1\n");
   const std::vector<std::vector<std::string>> steps = {
-      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-       "-subj", "/CN=livebridge test CA", "-keyout", dir.file("ca.key"), "-out", ca_cert},
-      {"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=127.0.0.1",
-       "-keyout", server_key, "-out", dir.file("server.csr")},
+      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days",
+       "2", "-subj", "/CN=livebridge test CA", "-keyout", dir.file("ca.key"), "-out", ca_cert},
+      {"openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj",
+       "/CN=127.0.0.1", "-keyout", server_key, "-out", dir.file("server.csr")},
       {"openssl", "x509", "-req", "-in", dir.file("server.csr"), "-CA", ca_cert, "-CAkey", dir.file("ca.key"),
        "-CAcreateserial", "-days", "2", "-extfile", dir.file("san.ext"), "-out", server_cert},
-      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-       "-subj", "/CN=unrelated CA", "-keyout", dir.file("other-ca.key"), "-out", other_ca_cert},
+      {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days",
+       "2", "-subj", "/CN=unrelated CA", "-keyout", dir.file("other-ca.key"), "-out", other_ca_cert},
   };
   for (const auto& step : steps) {
     if (run(step, log) != 0) throw std::runtime_error("openssl failed: " + read_file(log));

@@ -15,7 +15,9 @@
 
 namespace {
 volatile std::sig_atomic_t g_stop = 0;
-void on_signal(int) { g_stop = 1; }
+void on_signal(int) {
+  g_stop = 1;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -39,9 +41,10 @@ int main(int argc, char** argv) {
     } else if (arg == "--z2m-light") {
       lights.insert(next());
     } else {
-      std::fprintf(stderr,
-                   "usage: livebridge-sim [--tls-cert PEM --tls-key PEM] [--api-key KEY] [--mqtt tcp://HOST:PORT "
-                   "--z2m-light NAME...]\n");
+      std::fprintf(
+          stderr,
+          "usage: livebridge-sim [--tls-cert PEM --tls-key PEM] [--api-key KEY] [--mqtt tcp://HOST:PORT "
+          "--z2m-light NAME...]\n");
       return 64;
     }
   }

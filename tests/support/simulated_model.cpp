@@ -22,7 +22,8 @@ bool audio_modality(const json& setup) {
 std::vector<std::string> declared_functions(const json& setup) {
   std::vector<std::string> names;
   for (const auto& tool : setup.value("tools", json::array())) {
-    for (const auto& decl : tool.value("functionDeclarations", json::array())) names.push_back(decl.value("name", ""));
+    for (const auto& decl : tool.value("functionDeclarations", json::array()))
+      names.push_back(decl.value("name", ""));
   }
   return names;
 }
@@ -32,7 +33,8 @@ std::string base64(const std::string& bytes) {
   std::string out;
   std::size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
-    const unsigned n = (static_cast<unsigned char>(bytes[i]) << 16) | (static_cast<unsigned char>(bytes[i + 1]) << 8) |
+    const unsigned n = (static_cast<unsigned char>(bytes[i]) << 16) |
+                       (static_cast<unsigned char>(bytes[i + 1]) << 8) |
                        static_cast<unsigned char>(bytes[i + 2]);
     out += {table[(n >> 18) & 63], table[(n >> 12) & 63], table[(n >> 6) & 63], table[n & 63]};
   }
@@ -40,7 +42,8 @@ std::string base64(const std::string& bytes) {
     const unsigned n = static_cast<unsigned char>(bytes[i]) << 16;
     out += {table[(n >> 18) & 63], table[(n >> 12) & 63], '=', '='};
   } else if (i + 2 == bytes.size()) {
-    const unsigned n = (static_cast<unsigned char>(bytes[i]) << 16) | (static_cast<unsigned char>(bytes[i + 1]) << 8);
+    const unsigned n =
+        (static_cast<unsigned char>(bytes[i]) << 16) | (static_cast<unsigned char>(bytes[i + 1]) << 8);
     out += {table[(n >> 18) & 63], table[(n >> 12) & 63], table[(n >> 6) & 63], '='};
   }
   return out;
@@ -64,18 +67,22 @@ void answer_text(fake_live_server::connection& conn, const std::string& text) {
       auto end = text.find(' ', start + 1);
       if (end == std::string::npos) end = text.size();
       conn.send(json{{"serverContent",
-                      {{"modelTurn", {{"parts", json::array({{{"inlineData",
-                                                               {{"mimeType", "audio/pcm;rate=24000"},
-                                                                {"data", base64(std::string(4800, '\0'))}}}}})}}}}}});
-      conn.send(json{{"serverContent", {{"outputTranscription", {{"text", text.substr(start, end - start)}}}}}});
+                      {{"modelTurn",
+                        {{"parts", json::array({{{"inlineData",
+                                                  {{"mimeType", "audio/pcm;rate=24000"},
+                                                   {"data", base64(std::string(4800, '\0'))}}}}})}}}}}});
+      conn.send(
+          json{{"serverContent", {{"outputTranscription", {{"text", text.substr(start, end - start)}}}}}});
       start = end;
     }
   } else {
     // Fragments, as the service streams them ("Hello", "! How can I help you today?").
-    const auto cut = std::min(text.size(), text.find_first_of("!,.") == std::string::npos ? text.size() / 2
-                                                                                             : text.find_first_of("!,."));
+    const auto cut =
+        std::min(text.size(), text.find_first_of("!,.") == std::string::npos ? text.size() / 2
+                                                                             : text.find_first_of("!,."));
     for (const auto& piece : {text.substr(0, cut), text.substr(cut)}) {
-      if (!piece.empty()) conn.send(json{{"serverContent", {{"modelTurn", {{"parts", json::array({{{"text", piece}}})}}}}}});
+      if (!piece.empty())
+        conn.send(json{{"serverContent", {{"modelTurn", {{"parts", json::array({{{"text", piece}}})}}}}}});
     }
   }
   conn.send(json{{"serverContent", {{"generationComplete", true}}}});
@@ -110,14 +117,17 @@ fake_live_server::script simulated_model() {
           std::lock_guard lock(*mutex);
           (*pending)[id] = wanted;
         }
-        conn.send(json{{"toolCall", {{"functionCalls", json::array({{{"name", *fn}, {"args", json::object()}, {"id", id}}})}}}});
+        conn.send(json{
+            {"toolCall",
+             {{"functionCalls", json::array({{{"name", *fn}, {"args", json::object()}, {"id", id}}})}}}});
         return;
       }
       if (said.find("hello") != std::string::npos || said.find("hi") == 0) {
         answer_text(conn, "Hello! How can I help you today?");
         return;
       }
-      answer_text(conn, "I am livebridge's local Live simulator: I can say hello and switch the lights on or off.");
+      answer_text(conn,
+                  "I am livebridge's local Live simulator: I can say hello and switch the lights on or off.");
       return;
     }
     if (message.contains("toolResponse")) {
@@ -132,7 +142,8 @@ fake_live_server::script simulated_model() {
         }
         const json response = r.value("response", json::object());
         if (response.contains("error")) {
-          answer_text(conn, "I could not switch the lights " + wanted + ": " + response["error"].get<std::string>());
+          answer_text(
+              conn, "I could not switch the lights " + wanted + ": " + response["error"].get<std::string>());
         } else {
           answer_text(conn, "OK, I've turned " + wanted + " the lights.");
         }

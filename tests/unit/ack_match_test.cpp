@@ -19,7 +19,7 @@ TEST(AckMatch, Zigbee2mqttStateContainsTheWantedFields) {
 
 TEST(AckMatch, StringsCompareCaseInsensitively) {
   EXPECT_TRUE(matches({{"POWER", "on"}}, R"({"POWER":"ON"})"));
-  EXPECT_TRUE(matches(json("on"), "ON"));   // Tasmota stat/…/POWER plain text
+  EXPECT_TRUE(matches(json("on"), "ON"));  // Tasmota stat/…/POWER plain text
   EXPECT_TRUE(matches(json("true"), "true"));
 }
 

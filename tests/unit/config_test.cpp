@@ -15,7 +15,9 @@ const char* const minimal = R"(live:
   model: models/gemini-live-2.5-flash-preview
 )";
 
-load_result load(const std::string& yaml) { return load_text(yaml, "test.yaml"); }
+load_result load(const std::string& yaml) {
+  return load_text(yaml, "test.yaml");
+}
 
 // The one error a defective file produces, as the operator sees it.
 std::string only_error(const std::string& yaml) {
@@ -75,12 +77,14 @@ TEST(Config, FullToolDeclaration) {
 
 TEST(Config, UnknownKeyIsAnErrorWithPosition) {
   EXPECT_EQ(only_error(std::string(minimal) + "mqtt:\n  urll: mqtt://x\n"),
-            "test.yaml:4:3: mqtt.urll: unknown key (known keys here: ca_file, client_id, keepalive, max_prompt_bytes, "
+            "test.yaml:4:3: mqtt.urll: unknown key (known keys here: ca_file, client_id, keepalive, "
+            "max_prompt_bytes, "
             "max_queued_prompts, password_file, topic_prefix, url, username)");
 }
 
 TEST(Config, MissingModel) {
-  EXPECT_EQ(only_error("live:\n  response_modality: TEXT\n"), "test.yaml:2:3: live.model: required key is missing");
+  EXPECT_EQ(only_error("live:\n  response_modality: TEXT\n"),
+            "test.yaml:2:3: live.model: required key is missing");
 }
 
 TEST(Config, BadDurationNamesExpectedAndFound) {
@@ -89,7 +93,9 @@ TEST(Config, BadDurationNamesExpectedAndFound) {
     publish: {topic: t/set, payload: x}
     ack: {topic: t, timeout: fast}
 )");
-  EXPECT_EQ(e, "test.yaml:6:30: tools[0].ack.timeout: expected a duration such as \"5s\" or \"250ms\", found \"fast\"");
+  EXPECT_EQ(e,
+            "test.yaml:6:30: tools[0].ack.timeout: expected a duration such as \"5s\" or \"250ms\", found "
+            "\"fast\"");
 }
 
 TEST(Config, EveryProblemIsReportedAtOnce) {
@@ -127,7 +133,9 @@ TEST(Config, RpcStyleNeedsTheCallIdInThePayload) {
     publish: {topic: shelly/rpc, payload: {method: Switch.Set}}
     ack: {style: rpc, topic: "{{bridge.client_id}}/rpc"}
 )");
-  EXPECT_NE(e.find("tools[0].ack.style: the rpc style needs a publish payload carrying \"{{call.id}}\""), std::string::npos) << e;
+  EXPECT_NE(e.find("tools[0].ack.style: the rpc style needs a publish payload carrying \"{{call.id}}\""),
+            std::string::npos)
+      << e;
 }
 
 TEST(Config, RetainedCommandIsAWarning) {
@@ -143,11 +151,14 @@ TEST(Config, TextModalityWithANativeAudioModelIsAWarning) {
   ASSERT_TRUE(r.cfg);
   ASSERT_EQ(r.warnings.size(), 1u);
   EXPECT_EQ(r.warnings[0].to_string(),
-            "test.yaml:1:15: live.model: native-audio models answer only in AUDIO; set live.response_modality: AUDIO");
+            "test.yaml:1:15: live.model: native-audio models answer only in AUDIO; set "
+            "live.response_modality: AUDIO");
 }
 
 TEST(Config, DuplicateToolNames) {
-  const std::string e = only_error(std::string(minimal) + "tools:\n  - {name: a, publish: {topic: t}}\n  - {name: a, publish: {topic: u}}\n");
+  const std::string e =
+      only_error(std::string(minimal) +
+                 "tools:\n  - {name: a, publish: {topic: t}}\n  - {name: a, publish: {topic: u}}\n");
   EXPECT_NE(e.find("another tool is already named a"), std::string::npos) << e;
 }
 
@@ -161,7 +172,8 @@ TEST(Config, InvalidYamlHasAPosition) {
 TEST(Config, MissingFileNamesIt) {
   const auto r = load_file("/nonexistent/livebridge.yaml");
   ASSERT_EQ(r.errors.size(), 1u);
-  EXPECT_EQ(r.errors[0].to_string(), "/nonexistent/livebridge.yaml: cannot read the file: No such file or directory");
+  EXPECT_EQ(r.errors[0].to_string(),
+            "/nonexistent/livebridge.yaml: cannot read the file: No such file or directory");
 }
 
 TEST(Config, ShippedExamplesAreValid) {
@@ -207,7 +219,8 @@ TEST_F(Secrets, CredentialWinsOverFileAndEnvironment) {
 
 TEST_F(Secrets, FileThenGeminiThenGoogleEnvironment) {
   write("key", "from-file\n");
-  EXPECT_EQ(load_secrets(cfg_with_file(), [](const char*) -> const char* { return nullptr; }).value.api_key, "from-file");
+  EXPECT_EQ(load_secrets(cfg_with_file(), [](const char*) -> const char* { return nullptr; }).value.api_key,
+            "from-file");
   auto c = *load(minimal).cfg;
   auto env = [](const char* n) -> const char* {
     if (std::string(n) == "GEMINI_API_KEY") return "gemini";
@@ -215,9 +228,11 @@ TEST_F(Secrets, FileThenGeminiThenGoogleEnvironment) {
     return nullptr;
   };
   EXPECT_EQ(load_secrets(c, env).value.api_key, "gemini");
-  EXPECT_EQ(load_secrets(c, [](const char* n) -> const char* {
-              return std::string(n) == "GOOGLE_API_KEY" ? "google" : nullptr;
-            }).value.api_key,
+  EXPECT_EQ(load_secrets(c,
+                         [](const char* n) -> const char* {
+                           return std::string(n) == "GOOGLE_API_KEY" ? "google" : nullptr;
+                         })
+                .value.api_key,
             "google");
 }
 

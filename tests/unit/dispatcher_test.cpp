@@ -70,7 +70,8 @@ class DispatcherTest : public ::testing::Test {
   // Starts a call and returns the slot its answer lands in.
   std::shared_ptr<std::vector<call_outcome>> call(const std::string& id, const std::string& name, json args) {
     auto answers = std::make_shared<std::vector<call_outcome>>();
-    dispatcher_.call(id, name, std::move(args), [answers](call_outcome o) { answers->push_back(std::move(o)); });
+    dispatcher_.call(id, name, std::move(args),
+                     [answers](call_outcome o) { answers->push_back(std::move(o)); });
     return answers;
   }
   void settle() {
@@ -130,7 +131,8 @@ TEST_F(DispatcherTest, SilentDeviceTimesOutWithAnHonestError) {
   ASSERT_EQ(answers->size(), 1u);
   EXPECT_FALSE((*answers)[0].ok);
   EXPECT_EQ(error_of((*answers)[0]),
-            "timeout: no matching state from z2m/kitchen within 200ms; the command was published and the device may still act");
+            "timeout: no matching state from z2m/kitchen within 200ms; the command was published and the "
+            "device may still act");
 }
 
 TEST_F(DispatcherTest, LateAnswerIsNotTakenForTheNextCommand) {
@@ -172,9 +174,11 @@ TEST_F(DispatcherTest, UnknownFunctionAndBadArgumentsPublishNothing) {
   auto extra = call("c5", "doorbell_chime", {{"loud", true}});
   settle();
   EXPECT_TRUE(pub_.sent.empty());
-  EXPECT_EQ(error_of((*unknown)[0]).rfind("unknown function 'open_the_pod_bay_doors'; nothing was done", 0), 0u);
+  EXPECT_EQ(error_of((*unknown)[0]).rfind("unknown function 'open_the_pod_bay_doors'; nothing was done", 0),
+            0u);
   EXPECT_EQ(error_of((*bad)[0]),
-            "invalid arguments for set_light: argument 'state': \"BLUE\" is not one of \"ON\", \"OFF\"; nothing was done");
+            "invalid arguments for set_light: argument 'state': \"BLUE\" is not one of \"ON\", \"OFF\"; "
+            "nothing was done");
   EXPECT_NE(error_of((*range)[0]).find("999 is above the maximum 254"), std::string::npos);
   EXPECT_NE(error_of((*inject)[0]).find("may not contain '/', '+', '#'"), std::string::npos);
   EXPECT_NE(error_of((*extra)[0]).find("takes no arguments"), std::string::npos);
@@ -193,7 +197,8 @@ TEST_F(DispatcherTest, PublishFailureIsReported) {
   auto answers = call("c1", "set_light", {{"room", "kitchen"}, {"state", "ON"}});
   settle();
   ASSERT_EQ(answers->size(), 1u);
-  EXPECT_EQ(error_of((*answers)[0]), "the broker did not accept the command (error -3); the device was not reached");
+  EXPECT_EQ(error_of((*answers)[0]),
+            "the broker did not accept the command (error -3); the device was not reached");
 }
 
 TEST_F(DispatcherTest, TasmotaUnknownCommandIsARejection) {
@@ -201,7 +206,8 @@ TEST_F(DispatcherTest, TasmotaUnknownCommandIsARejection) {
   settle();
   device_says("stat/lamp/RESULT", R"({"Command":"Unknown"})");
   ASSERT_EQ(answers->size(), 1u);
-  EXPECT_EQ(error_of((*answers)[0]), "rejected by the device: stat/lamp/RESULT reported {\"Command\":\"Unknown\"}");
+  EXPECT_EQ(error_of((*answers)[0]),
+            "rejected by the device: stat/lamp/RESULT reported {\"Command\":\"Unknown\"}");
 }
 
 TEST_F(DispatcherTest, ShellyRpcReplyIsMatchedByItsId) {
@@ -213,7 +219,8 @@ TEST_F(DispatcherTest, ShellyRpcReplyIsMatchedByItsId) {
   EXPECT_EQ(request["params"]["on"], true);
   ASSERT_TRUE(request["id"].is_number_integer());
   const auto id = request["id"].get<std::uint64_t>();
-  device_says("lb-test/rpc", json({{"id", id + 1}, {"result", {{"was_on", true}}}}).dump());  // another request's
+  device_says("lb-test/rpc",
+              json({{"id", id + 1}, {"result", {{"was_on", true}}}}).dump());  // another request's
   EXPECT_TRUE(answers->empty());
   device_says("lb-test/rpc", json({{"id", id}, {"src", "shelly1"}, {"result", {{"was_on", false}}}}).dump());
   ASSERT_EQ(answers->size(), 1u);
@@ -224,7 +231,9 @@ TEST_F(DispatcherTest, ShellyRpcErrorIsARejection) {
   auto answers = call("c1", "plug", {{"on", true}});
   settle();
   const auto id = json::parse(pub_.sent[0].payload)["id"];
-  device_says("lb-test/rpc", json({{"id", id}, {"error", {{"code", -103}, {"message", "Missing required argument 'on'!"}}}}).dump());
+  device_says(
+      "lb-test/rpc",
+      json({{"id", id}, {"error", {{"code", -103}, {"message", "Missing required argument 'on'!"}}}}).dump());
   ASSERT_EQ(answers->size(), 1u);
   EXPECT_EQ(error_of((*answers)[0]), "rejected by the device: Missing required argument 'on'! (code -103)");
 }
@@ -237,7 +246,8 @@ TEST_F(DispatcherTest, MqttV5ResponseIsMatchedByCorrelationData) {
   ASSERT_FALSE(pub_.sent[0].correlation_data.empty());
   device_says("livebridge/response/lb-test", R"({"ok":true})", false, "someone-else");
   EXPECT_TRUE(answers->empty());
-  device_says("livebridge/response/lb-test", R"({"ok":true,"temp":21})", false, pub_.sent[0].correlation_data);
+  device_says("livebridge/response/lb-test", R"({"ok":true,"temp":21})", false,
+              pub_.sent[0].correlation_data);
   ASSERT_EQ(answers->size(), 1u);
   EXPECT_EQ((*answers)[0].response["output"]["response"]["temp"], 21);
 }
@@ -289,7 +299,8 @@ TEST_F(DispatcherTest, FailAllAnswersEverything) {
 
 TEST_F(DispatcherTest, SubscriptionFilters) {
   const auto filters = ack_subscription_filters(cfg_.tools, {"lb-test", "livebridge/response/lb-test"});
-  EXPECT_EQ(filters, (std::vector<std::string>{"z2m/+", "stat/lamp/RESULT", "lb-test/rpc", "livebridge/response/lb-test"}));
+  EXPECT_EQ(filters, (std::vector<std::string>{"z2m/+", "stat/lamp/RESULT", "lb-test/rpc",
+                                               "livebridge/response/lb-test"}));
 }
 
 }  // namespace

@@ -17,7 +17,8 @@ TEST(Duration, ParsesTheConfigForms) {
   EXPECT_EQ(parse_duration("2m"), millis(120000));
   EXPECT_EQ(parse_duration("1h"), millis(3600000));
   EXPECT_EQ(parse_duration("12"), millis(12000));
-  for (const char* bad : {"", "fast", "-1s", "5 parsecs", "1e999s", "s"}) EXPECT_EQ(parse_duration(bad), std::nullopt) << bad;
+  for (const char* bad : {"", "fast", "-1s", "5 parsecs", "1e999s", "s"})
+    EXPECT_EQ(parse_duration(bad), std::nullopt) << bad;
 }
 
 TEST(Duration, FormatsForHumans) {

@@ -8,7 +8,8 @@ namespace {
 
 server_message parse_ok(std::string_view frame) {
   auto r = parse_server_message(frame);
-  EXPECT_TRUE(std::holds_alternative<server_message>(r)) << (std::holds_alternative<std::string>(r) ? std::get<std::string>(r) : "");
+  EXPECT_TRUE(std::holds_alternative<server_message>(r))
+      << (std::holds_alternative<std::string>(r) ? std::get<std::string>(r) : "");
   return std::holds_alternative<server_message>(r) ? std::get<server_message>(r) : server_message{};
 }
 
@@ -94,7 +95,9 @@ tools:
   - name: set_level
     parameters: {properties: {level: {type: integer, minimum: 0}}, required: [level]}
     publish: {topic: z/set, payload: {brightness: "{{level}}"}}
-)", "t.yaml").cfg;
+)",
+                                "t.yaml")
+                  .cfg;
   const json setup = json::parse(build_setup(cfg.live, cfg.tools))["setup"];
   EXPECT_EQ(setup["model"], "models/m");
   EXPECT_EQ(setup["generationConfig"]["responseModalities"], json::array({"AUDIO"}));
@@ -102,21 +105,27 @@ tools:
   EXPECT_TRUE(setup.contains("outputAudioTranscription"));
   const json& tools = setup["tools"];
   ASSERT_EQ(tools.size(), 3u);
-  EXPECT_EQ(tools[0]["functionDeclarations"][0], json({{"name", "turn_on_the_lights"}, {"description", "Lights on."}}));
+  EXPECT_EQ(tools[0]["functionDeclarations"][0],
+            json({{"name", "turn_on_the_lights"}, {"description", "Lights on."}}));
   EXPECT_EQ(tools[0]["functionDeclarations"][1]["parameters"]["properties"]["level"]["type"], "INTEGER");
   EXPECT_EQ(tools[1], json({{"googleSearch", json::object()}}));
   EXPECT_EQ(tools[2], json({{"codeExecution", json::object()}}));
 }
 
 TEST(Protocol, ClientMessagesUseCamelCase) {
-  EXPECT_EQ(json::parse(build_user_turn("Hello?")),
-            json::parse(R"({"clientContent":{"turns":[{"role":"user","parts":[{"text":"Hello?"}]}],"turnComplete":true}})"));
-  EXPECT_EQ(json::parse(build_tool_response("function-call-1", "f", json{{"output", {{"ok", true}}}})),
-            json::parse(R"({"toolResponse":{"functionResponses":[{"id":"function-call-1","name":"f","response":{"output":{"ok":true}}}]}})"));
+  EXPECT_EQ(
+      json::parse(build_user_turn("Hello?")),
+      json::parse(
+          R"({"clientContent":{"turns":[{"role":"user","parts":[{"text":"Hello?"}]}],"turnComplete":true}})"));
+  EXPECT_EQ(
+      json::parse(build_tool_response("function-call-1", "f", json{{"output", {{"ok", true}}}})),
+      json::parse(
+          R"({"toolResponse":{"functionResponses":[{"id":"function-call-1","name":"f","response":{"output":{"ok":true}}}]}})"));
 }
 
 TEST(Protocol, DebugSummaryElidesAudio) {
-  const std::string s = summarize_frame(R"({"realtimeInput":{"audio":{"mimeType":"audio/pcm","data":"AAAAAAAAAAAA"}}})");
+  const std::string s =
+      summarize_frame(R"({"realtimeInput":{"audio":{"mimeType":"audio/pcm","data":"AAAAAAAAAAAA"}}})");
   EXPECT_EQ(s.find("AAAAAAAAAAAA"), std::string::npos);
   EXPECT_NE(s.find("<12 base64 chars>"), std::string::npos);
 }

@@ -19,9 +19,13 @@ param_schema brightness_schema() {
   return s;
 }
 
-std::optional<std::string> check(json args) { return validate_arguments(brightness_schema(), args); }
+std::optional<std::string> check(json args) {
+  return validate_arguments(brightness_schema(), args);
+}
 
-TEST(Schema, AcceptsValidArguments) { EXPECT_EQ(check({{"room", "kitchen"}, {"level", 128}}), std::nullopt); }
+TEST(Schema, AcceptsValidArguments) {
+  EXPECT_EQ(check({{"room", "kitchen"}, {"level", 128}}), std::nullopt);
+}
 
 TEST(Schema, IntegralDoublesBecomeIntegers) {
   json args = {{"room", "kitchen"}, {"level", 128.0}};
@@ -34,7 +38,8 @@ TEST(Schema, RejectsWithMessagesTheModelCanAct) {
   EXPECT_EQ(check({{"room", "kitchen"}, {"level", 300}}), "argument 'level': 300 is above the maximum 254.0");
   EXPECT_EQ(check({{"room", "kitchen"}, {"level", -1}}), "argument 'level': -1 is below the minimum 0.0");
   EXPECT_EQ(check({{"room", "kitchen"}, {"level", 12.5}}), "argument 'level': expected integer, got 12.5");
-  EXPECT_EQ(check({{"room", "garage"}, {"level", 1}}), "argument 'room': \"garage\" is not one of \"living_room\", \"kitchen\"");
+  EXPECT_EQ(check({{"room", "garage"}, {"level", 1}}),
+            "argument 'room': \"garage\" is not one of \"living_room\", \"kitchen\"");
   EXPECT_EQ(check({{"room", "kitchen"}}), "missing required argument 'level'");
   EXPECT_EQ(check({{"room", "kitchen"}, {"level", 1}, {"colour", "red"}}),
             "unknown argument 'colour' (known: room, level)");

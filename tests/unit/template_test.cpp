@@ -5,8 +5,12 @@
 namespace lb::tools {
 namespace {
 
-text_template text(const std::string& s) { return std::get<text_template>(text_template::parse(s)); }
-json_template doc(const json& j) { return std::get<json_template>(json_template::parse(j)); }
+text_template text(const std::string& s) {
+  return std::get<text_template>(text_template::parse(s));
+}
+json_template doc(const json& j) {
+  return std::get<json_template>(json_template::parse(j));
+}
 
 TEST(Template, TopicRendersArguments) {
   auto r = text("zigbee2mqtt/{{ room }}/set").render({{"room", "kitchen"}}, true);
@@ -14,7 +18,8 @@ TEST(Template, TopicRendersArguments) {
 }
 
 TEST(Template, TopicInjectionIsRefused) {
-  for (const std::string& evil : std::vector<std::string>{"kitchen/../#", "+", "#", "a/b", std::string("a\0b", 3), ""}) {
+  for (const std::string& evil :
+       std::vector<std::string>{"kitchen/../#", "+", "#", "a/b", std::string("a\0b", 3), ""}) {
     auto r = text("zigbee2mqtt/{{room}}/set").render({{"room", evil}}, true);
     ASSERT_TRUE(std::holds_alternative<render_error>(r)) << evil;
   }
@@ -29,7 +34,8 @@ TEST(Template, PayloadTextMayHoldAnything) {
 }
 
 TEST(Template, ExactPlaceholderKeepsJsonType) {
-  auto r = doc({{"state", "ON"}, {"brightness", "{{level}}"}, {"note", "level {{level}}"}}).render({{"level", 128}});
+  auto r = doc({{"state", "ON"}, {"brightness", "{{level}}"}, {"note", "level {{level}}"}})
+               .render({{"level", 128}});
   EXPECT_EQ(std::get<json>(r), json({{"state", "ON"}, {"brightness", 128}, {"note", "level 128"}}));
 }
 
@@ -58,7 +64,8 @@ TEST(Template, IntegralDoubleRendersWithoutFraction) {
 
 TEST(Template, ParseErrors) {
   EXPECT_EQ(std::get<std::string>(text_template::parse("a/{{room")), "unclosed '{{' in \"a/{{room\"");
-  EXPECT_EQ(std::get<std::string>(text_template::parse("a/{{ }}")), "invalid placeholder name '' in \"a/{{ }}\"");
+  EXPECT_EQ(std::get<std::string>(text_template::parse("a/{{ }}")),
+            "invalid placeholder name '' in \"a/{{ }}\"");
   EXPECT_TRUE(std::holds_alternative<text_template>(text_template::parse(R"({"a":{"b":1}})")));
 }
 
