@@ -7,6 +7,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 packaging/install-build-deps
 build=${LIVEBRIDGE_BUILD_DIR:-build}
+# Style first: it takes a second and fails fast.
+find daemon tests -name '*.cpp' -o -name '*.hpp' | xargs clang-format --dry-run -Werror
 start=$(date +%s)
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLIVEBRIDGE_BUILD_TESTS=ON >/dev/null
 cmake --build "$build" -j2

@@ -65,7 +65,7 @@ class session {
   bool stopping_ = false;
   bool reconnect_now_ = false;
   std::function<void()> on_stopped_;
-  std::string state_text_ = "idle";
+  std::string state_text_ = "connecting";
 };
 
 }  // namespace lb::live
