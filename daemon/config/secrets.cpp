@@ -1,5 +1,7 @@
 #include "config/secrets.hpp"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -29,6 +31,12 @@ std::optional<std::string> read_secret_file(const std::string& path, std::string
   return s;
 }
 
+// A credential that exists but cannot be read is an error, not a reason to look elsewhere.
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
 }  // namespace
 
 secrets_result load_secrets(const config& cfg, const std::function<const char*(const char*)>& getenv_fn) {
@@ -40,9 +48,8 @@ secrets_result load_secrets(const config& cfg, const std::function<const char*(c
   std::string error;
   const std::string credentials = env("CREDENTIALS_DIRECTORY");
 
-  if (!credentials.empty()) {
-    std::ifstream probe(credentials + "/gemini-api-key");
-    if (probe) {
+  if (!credentials.empty() && exists(credentials + "/gemini-api-key")) {
+    {
       if (auto key = read_secret_file(credentials + "/gemini-api-key", error)) {
         out.value.api_key = *key;
         out.value.api_key_source = "credential gemini-api-key";
@@ -74,9 +81,8 @@ secrets_result load_secrets(const config& cfg, const std::function<const char*(c
   }
 
   bool password_from_credential = false;
-  if (!credentials.empty()) {
-    std::ifstream probe(credentials + "/mqtt-password");
-    if (probe) {
+  if (!credentials.empty() && exists(credentials + "/mqtt-password")) {
+    {
       password_from_credential = true;
       if (auto pw = read_secret_file(credentials + "/mqtt-password", error)) {
         out.value.mqtt_password = *pw;
