@@ -26,6 +26,7 @@ bridge::bridge(asio::io_context& io, config::config cfg, config::secrets secrets
       cfg_(std::move(cfg)),
       topics_(config::topics::for_config(cfg_.mqtt)),
       turn_timer_(io),
+      go_away_timer_(io),
       secrets_(secrets) {
   const tools::dispatcher::options dispatch_options{cfg_.mqtt.client_id, topics_.response};
   std::vector<std::string> subscriptions{topics_.prompt};
@@ -113,6 +114,29 @@ void bridge::apply_pending_reload() {
   notify_status();
 }
 
+void bridge::on_go_away(std::chrono::milliseconds time_left) {
+  log::notice("live.go_away", "time_left_ms=" + std::to_string(time_left.count()));
+  go_away_pending_ = true;
+  // The server may go silent after goAway, so a timer, not the next message, enforces the move;
+  // a little before the deadline, even in the middle of a turn.
+  const auto margin = std::min<std::chrono::milliseconds>(time_left / 5, std::chrono::seconds(5));
+  go_away_timer_.expires_after(time_left - margin);
+  go_away_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || !go_away_pending_) return;
+    log::warning("live.go_away_deadline", "reason=\"no quiet moment before the deadline\"");
+    go_away_pending_ = false;
+    session_->renew();
+  });
+  renew_if_quiet();
+}
+
+void bridge::renew_if_quiet() {
+  if (!go_away_pending_ || turn_ || dispatcher_->pending_calls() > 0) return;
+  go_away_pending_ = false;
+  go_away_timer_.cancel();
+  session_->renew();
+}
+
 void bridge::publish_availability(bool online) {
   mqtt_->publish_and_forget(
       tools::plain_message(topics_.availability, online ? "online" : "offline", 1, true));
@@ -194,6 +218,8 @@ void bridge::start_next_turn() {
 
 void bridge::on_session_ready() {
   ++session_generation_;
+  go_away_pending_ = false;
+  go_away_timer_.cancel();
   notify_status();
   start_next_turn();
 }
@@ -209,7 +235,21 @@ void bridge::on_server_message(live::server_message& msg) {
     const bool audio = cfg_.live.response_modality == config::modality::audio;
     turn_->text += audio ? msg.content->output_transcription : msg.content->text;
   }
-  for (auto& call : msg.function_calls) handle_function_call(std::move(call));
+  if (msg.go_away) on_go_away(*msg.go_away);
+  std::size_t index = 0;
+  for (auto& call : msg.function_calls) {
+    if (++index > cfg_.live.max_calls_per_tool_call) {
+      // Answered, never run: a flood of calls must not become a flood of commands.
+      log::warning("tool.refused", "call=" + call.id + " reason=\"too many calls in one toolCall\"");
+      session_->send(
+          live::build_tool_response(call.id, call.name,
+                                    json{{"error", "too many function calls in one toolCall (at most " +
+                                                       std::to_string(cfg_.live.max_calls_per_tool_call) +
+                                                       "); this one was not run"}}));
+      continue;
+    }
+    handle_function_call(std::move(call));
+  }
   for (const auto& id : msg.cancelled_ids) {
     const bool known = dispatcher_->cancel(id);
     log::info("tool.cancellation", "call=" + id + (known ? " pending=yes" : " pending=no"));
@@ -264,7 +304,12 @@ void bridge::handle_function_call(live::function_call call) {
                       } else {
                         session_->send(live::build_tool_response(id, name, outcome.response));
                       }
-                      if (!turn_) asio::post(io_, [this] { apply_pending_reload(); });
+                      if (!turn_) {
+                        asio::post(io_, [this] {
+                          apply_pending_reload();
+                          renew_if_quiet();
+                        });
+                      }
                     });
 }
 
@@ -283,7 +328,10 @@ void bridge::finish_turn(std::optional<std::string> error) {
              "id=" + dump(t.source.id) + " calls=" + std::to_string(t.tool_calls.size()) +
                  (error ? " error=" + log::quote(*error) : std::string()));
   publish_reply(t.source, t.text, t.tool_calls, error);
-  asio::post(io_, [this] { start_next_turn(); });
+  asio::post(io_, [this] {
+    renew_if_quiet();  // a pending goAway moves now, before the next prompt starts a turn
+    start_next_turn();
+  });
 }
 
 void bridge::publish_reply(const prompt& p, const std::string& text, const json& tool_calls,

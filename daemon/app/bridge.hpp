@@ -67,6 +67,8 @@ class bridge final : private live::session_events {
                      const std::optional<std::string>& error);
   void publish_availability(bool online);
   void notify_status();
+  void on_go_away(std::chrono::milliseconds time_left);
+  void renew_if_quiet();
   void apply_pending_reload();
 
   struct pending_reload {
@@ -84,6 +86,8 @@ class bridge final : private live::session_events {
   std::deque<prompt> prompts_;
   std::optional<turn> turn_;
   boost::asio::steady_timer turn_timer_;
+  boost::asio::steady_timer go_away_timer_;  // moves to a new connection before the server's deadline
+  bool go_away_pending_ = false;
   std::uint64_t session_generation_ = 0;  // answers for calls of an older connection are dropped
   std::string last_call_;
   config::secrets secrets_;

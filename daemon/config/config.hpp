@@ -32,8 +32,17 @@ struct live_config {
   milliseconds connect_timeout = 10s;  // DNS + TCP + TLS + WebSocket upgrade
   milliseconds setup_timeout = 10s;    // setup sent → setupComplete
   milliseconds turn_timeout = 120s;    // prompt sent → turnComplete; then the prompt gets an error reply
-  milliseconds reconnect_delay_max = 60s;   // cap of the exponential reconnect backoff
-  std::size_t max_frame_bytes = 16u << 20;  // larger server frames close the connection
+  milliseconds reconnect_delay_max = 60s;    // cap of the exponential reconnect backoff
+  std::size_t max_frame_bytes = 16u << 20;   // larger server frames close the connection
+  milliseconds idle_timeout = 60s;           // nothing read for this long → reconnect; pings at half of it
+  std::size_t max_calls_per_tool_call = 64;  // calls beyond it are answered with an error, not run
+  bool session_resumption = true;            // ask for handles and resume with them after a drop
+  std::optional<std::string> state_directory;  // keeps the handle; else $STATE_DIRECTORY; else memory only
+  struct context_compression {
+    bool enabled = true;               // sliding window: sessions are not capped at ~15 minutes
+    long long trigger_tokens = 25600;  // compress when the context reaches this many tokens
+    long long target_tokens = 12800;   // ... down to this many
+  } compression;
 };
 
 struct mqtt_config {

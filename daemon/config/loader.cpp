@@ -192,10 +192,11 @@ class reader {
 void read_live(reader& r, const YAML::Node& n, live_config& live) {
   const std::string path = "live";
   if (!r.expect_map(n, path)) return;
-  r.check_keys(
-      n, path,
-      {"url", "model", "api_key_file", "ca_file", "response_modality", "system_instruction", "builtin_tools",
-       "connect_timeout", "setup_timeout", "turn_timeout", "reconnect_delay_max", "max_frame_bytes"});
+  r.check_keys(n, path,
+               {"url", "model", "api_key_file", "ca_file", "response_modality", "system_instruction",
+                "builtin_tools", "connect_timeout", "setup_timeout", "turn_timeout", "reconnect_delay_max",
+                "max_frame_bytes", "idle_timeout", "max_calls_per_tool_call", "session_resumption",
+                "state_directory", "context_compression"});
   if (r.read_string(n, path, "url", live.url)) {
     const auto u = parse_url(live.url);
     if (!u || (u->scheme != "ws" && u->scheme != "wss")) {
@@ -247,6 +248,22 @@ void read_live(reader& r, const YAML::Node& n, live_config& live) {
   r.read_duration(n, path, "turn_timeout", live.turn_timeout, 1s, 3600s);
   r.read_duration(n, path, "reconnect_delay_max", live.reconnect_delay_max, 1s, 3600s);
   r.read_integer(n, path, "max_frame_bytes", live.max_frame_bytes, 64 * 1024, 256LL << 20);
+  r.read_duration(n, path, "idle_timeout", live.idle_timeout, 5s, 3600s);
+  r.read_integer(n, path, "max_calls_per_tool_call", live.max_calls_per_tool_call, 1, 1024);
+  r.read_bool(n, path, "session_resumption", live.session_resumption);
+  r.read_optional_string(n, path, "state_directory", live.state_directory);
+  if (const YAML::Node c = n["context_compression"]) {
+    const std::string cpath = "live.context_compression";
+    if (r.expect_map(c, cpath)) {
+      r.check_keys(c, cpath, {"enabled", "trigger_tokens", "target_tokens"});
+      r.read_bool(c, cpath, "enabled", live.compression.enabled);
+      r.read_integer(c, cpath, "trigger_tokens", live.compression.trigger_tokens, 1000, 10'000'000);
+      r.read_integer(c, cpath, "target_tokens", live.compression.target_tokens, 500, 10'000'000);
+      if (live.compression.target_tokens >= live.compression.trigger_tokens) {
+        r.error(c, cpath + ".target_tokens", "must be smaller than trigger_tokens");
+      }
+    }
+  }
 }
 
 void read_mqtt(reader& r, const YAML::Node& n, mqtt_config& mqtt) {

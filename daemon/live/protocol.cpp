@@ -148,7 +148,24 @@ std::string build_setup(const config::live_config& live, const std::vector<tools
   if (!tool_list.empty()) setup["tools"] = std::move(tool_list);
   // In AUDIO modality the reply text is the transcript of what the model said.
   if (audio) setup["outputAudioTranscription"] = json::object();
+  if (live.session_resumption) setup["sessionResumption"] = json::object();
+  if (live.compression.enabled) {
+    setup["contextWindowCompression"] = {
+        {"triggerTokens", live.compression.trigger_tokens},
+        {"slidingWindow", {{"targetTokens", live.compression.target_tokens}}}};
+  }
   return dump(json{{"setup", std::move(setup)}});
+}
+
+std::string with_resumption_handle(const std::string& setup_frame, const std::string& handle) {
+  json doc = json::parse(setup_frame, nullptr, false);
+  if (!doc.is_object() || !doc.contains("setup")) return setup_frame;
+  if (handle.empty()) {
+    doc["setup"]["sessionResumption"] = json::object();
+  } else {
+    doc["setup"]["sessionResumption"] = {{"handle", handle}};
+  }
+  return dump(doc);
 }
 
 std::string build_user_turn(std::string_view text) {
@@ -199,6 +216,14 @@ std::variant<server_message, std::string> parse_server_message(std::string_view 
     std::optional<std::chrono::milliseconds> d;
     if (left != nullptr && left->is_string()) d = parse_proto_duration(left->get_ref<const std::string&>());
     out.go_away = d.value_or(std::chrono::milliseconds(0));
+  }
+  if (const json* update = member(doc, "sessionResumptionUpdate", "session_resumption_update")) {
+    server_message::resumption_update r;
+    if (const json* h = member(*update, "newHandle", "new_handle"); h != nullptr && h->is_string()) {
+      r.new_handle = h->get<std::string>();
+    }
+    r.resumable = flag(*update, "resumable", "resumable");
+    out.resumption = std::move(r);
   }
   if (const json* usage = member(doc, "usageMetadata", "usage_metadata");
       usage != nullptr && usage->is_object()) {

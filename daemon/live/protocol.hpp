@@ -21,6 +21,8 @@ using json = nlohmann::json;
 // ---- client → server -------------------------------------------------------------------------
 
 std::string build_setup(const config::live_config& live, const std::vector<tools::tool_spec>& tools);
+// The same setup resuming the session `handle` (empty: a fresh session).
+std::string with_resumption_handle(const std::string& setup_frame, const std::string& handle);
 std::string build_user_turn(std::string_view text);
 // `response` is {"output": …} or {"error": "…"}.
 std::string build_tool_response(std::string_view id, std::string_view name, const json& response);
@@ -50,6 +52,11 @@ struct server_message {
   std::vector<function_call> function_calls;
   std::vector<std::string> cancelled_ids;
   std::optional<std::chrono::milliseconds> go_away;  // timeLeft
+  struct resumption_update {
+    std::string new_handle;
+    bool resumable = false;
+  };
+  std::optional<resumption_update> resumption;
   std::optional<json> usage;
   // Parts of the frame that were present but unusable (a call without an id, a field of the wrong
   // type). The rest of the frame is still used.

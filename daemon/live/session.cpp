@@ -1,6 +1,9 @@
 #include "live/session.hpp"
 
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
+#include <fstream>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -23,14 +26,20 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using asio::ip::tcp;
 using boost::system::error_code;
+using nlohmann::json;
 
 namespace {
 
 constexpr auto config_error_delay = std::chrono::minutes(5);
-constexpr auto idle_timeout = std::chrono::seconds(60);  // Beast pings after half of it in silence
+// A handle stays valid for 2 h after the session it belongs to ended (Live API documentation).
+constexpr auto handle_validity = std::chrono::hours(2);
 
 using plain_ws = websocket::stream<beast::tcp_stream>;
 using tls_ws = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+
+std::string dump(const json& v) {
+  return v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 struct connection_outcome {
   std::string reason;
@@ -144,7 +153,8 @@ asio::awaitable<connection_outcome> handshake(connection<Ws>& conn, const url& u
   }
 
   tcp_layer.expires_never();  // from here the WebSocket's own timeouts apply
-  conn.ws().set_option(websocket::stream_base::timeout{cfg.connect_timeout, idle_timeout, true});
+  // Beast pings after half the idle time in silence and gives up after all of it.
+  conn.ws().set_option(websocket::stream_base::timeout{cfg.connect_timeout, cfg.idle_timeout, true});
   conn.ws().set_option(websocket::stream_base::decorator([key = api_key](websocket::request_type& req) {
     req.set(beast::http::field::user_agent, "livebridge/" LIVEBRIDGE_VERSION);
     // The key travels in a header, never in the URL, so that no access log ever holds it.
@@ -175,7 +185,80 @@ session::session(asio::io_context& io, config::live_config cfg, std::string api_
       api_key_(std::move(api_key)),
       events_(events),
       backoff_(std::chrono::seconds(1), cfg_.reconnect_delay_max, config_error_delay),
-      retry_timer_(io) {}
+      retry_timer_(io) {
+  std::string dir = cfg_.state_directory.value_or("");
+  if (dir.empty()) {
+    // systemd's StateDirectory= sets STATE_DIRECTORY (several paths are ':'-separated).
+    const char* env = std::getenv("STATE_DIRECTORY");
+    dir = env == nullptr ? "" : std::string(env).substr(0, std::string(env).find(':'));
+  }
+  if (cfg_.session_resumption && !dir.empty()) state_file_ = dir + "/live-session.json";
+  load_handle();
+}
+
+void session::load_handle() {
+  if (state_file_.empty()) return;
+  std::ifstream in(state_file_);
+  if (!in) return;
+  const json doc = json::parse(in, nullptr, false);
+  if (!doc.is_object() || doc.value("model", "") != cfg_.model || !doc.contains("handle") ||
+      !doc["handle"].is_string() || !doc.contains("saved_at") || !doc["saved_at"].is_number_integer()) {
+    return;  // another model's handle, or not ours: a fresh session
+  }
+  handle_ = doc["handle"].get<std::string>();
+  handle_time_ =
+      std::chrono::system_clock::time_point(std::chrono::seconds(doc["saved_at"].get<long long>()));
+  if (usable_handle().empty()) {
+    handle_.clear();
+    return;
+  }
+  log::info("live.handle_loaded", "file=" + log::quote(state_file_));
+}
+
+void session::store_handle(std::string handle) {
+  handle_ = std::move(handle);
+  handle_time_ = std::chrono::system_clock::now();
+  if (state_file_.empty()) return;
+  const json doc = {
+      {"model", cfg_.model},
+      {"handle", handle_},
+      {"saved_at",
+       std::chrono::duration_cast<std::chrono::seconds>(handle_time_.time_since_epoch()).count()}};
+  // Written aside and renamed, so a crash never leaves half a file.
+  const std::string tmp = state_file_ + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << dump(doc);
+    if (!out) {
+      log::warning("live.handle_not_saved", "file=" + log::quote(state_file_));
+      return;
+    }
+  }
+  std::rename(tmp.c_str(), state_file_.c_str());
+}
+
+void session::drop_handle(const std::string& why) {
+  log::warning("live.resume_rejected", "reason=" + log::quote(why) + " next=\"a fresh session\"");
+  handle_.clear();
+  if (!state_file_.empty()) std::remove(state_file_.c_str());
+}
+
+std::string session::usable_handle() const {
+  if (!cfg_.session_resumption || handle_.empty()) return {};
+  if (std::chrono::system_clock::now() - handle_time_ > handle_validity) return {};
+  return handle_;
+}
+
+void session::renew() {
+  if (!current_) return;
+  log::info("live.renewing", std::string("resume=") + (usable_handle().empty() ? "no" : "yes"));
+  reconnect_now_ = true;
+  if (ready_) {
+    current_->close();
+  } else {
+    current_->abort();
+  }
+}
 
 session::~session() = default;
 
@@ -223,6 +306,7 @@ void session::run() {
           state_text_ = "connecting";
           log::info("live.connecting", "url=" + log::quote(cfg_.url) + " model=" + cfg_.model);
           connection_outcome outcome;
+          bool resuming = false;  // this attempt offers a resumption handle
           const auto started = std::chrono::steady_clock::now();
           auto serve =
               [&]<class Ws>(std::shared_ptr<connection<Ws>> conn) -> asio::awaitable<connection_outcome> {
@@ -233,7 +317,8 @@ void session::run() {
             if (stopping_) co_return connection_outcome{"stopped"};
 
             asio::co_spawn(io_, conn->write_loop(), asio::detached);
-            conn->send(setup_frame_);
+            resuming = !usable_handle().empty();
+            conn->send(resuming ? with_resumption_handle(setup_frame_, usable_handle()) : setup_frame_);
             bool setup_timed_out = false;
             asio::steady_timer setup_deadline(io_);
             setup_deadline.expires_after(cfg_.setup_timeout);
@@ -270,10 +355,14 @@ void session::run() {
                 backoff_.reset();
                 const auto setup_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now() - started);
-                state_text_ = "connected";
-                log::notice("live.ready", "setup_ms=" + std::to_string(setup_ms.count()));
+                state_text_ = resuming ? "connected (resumed)" : "connected";
+                log::notice("live.ready", "setup_ms=" + std::to_string(setup_ms.count()) +
+                                              (resuming ? " resumed=yes" : " resumed=no"));
                 events_.on_session_ready();
                 continue;
+              }
+              if (msg.resumption && msg.resumption->resumable && !msg.resumption->new_handle.empty()) {
+                store_handle(msg.resumption->new_handle);
               }
               events_.on_server_message(msg);
             }
@@ -296,9 +385,19 @@ void session::run() {
           } else {
             outcome = co_await serve(std::make_shared<connection<plain_ws>>(io_));
           }
+          const bool reached_ready = ready_;
           ready_ = false;
           current_.reset();
+          if (reached_ready && !handle_.empty()) handle_time_ = std::chrono::system_clock::now();
           if (stopping_) break;
+          if (resuming && !reached_ready &&
+              (outcome.config_error || outcome.reason.rfind("no setupComplete", 0) == 0)) {
+            // The server refused to resume (an expired or foreign handle closes with 1007): start
+            // a fresh session right away instead of waiting out a configuration error.
+            drop_handle(outcome.reason);
+            events_.on_session_lost(outcome.reason);
+            continue;
+          }
           if (reconnect_now_) {
             // A reconfiguration closed the connection on purpose: no backoff.
             reconnect_now_ = false;

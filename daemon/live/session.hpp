@@ -40,6 +40,9 @@ class session {
   // Closes the current connection (close frame 1000) and connects again at once with the new
   // settings and setup frame: the way new tools reach the model after a reload.
   void reconfigure(config::live_config cfg, std::string api_key, std::string setup_frame);
+  // Moves to a new connection now, resuming the session when a handle is known (after goAway).
+  void renew();
+  bool has_resumption_handle() const { return !handle_.empty(); }
   // Sends a close frame (1000) and stops reconnecting; `done` runs when the connection is gone.
   void stop(std::function<void()> done);
   // "connecting", "connected (setup 42 ms)", "reconnecting in 4s after: …"
@@ -64,6 +67,16 @@ class session {
   bool ready_ = false;
   bool stopping_ = false;
   bool reconnect_now_ = false;
+
+  // Session resumption: the newest handle that came with resumable:true, when it was last good,
+  // and the file it is kept in so that a restart resumes too.
+  void load_handle();
+  void store_handle(std::string handle);
+  void drop_handle(const std::string& why);
+  std::string usable_handle() const;
+  std::string handle_;
+  std::chrono::system_clock::time_point handle_time_;
+  std::string state_file_;
   std::function<void()> on_stopped_;
   std::string state_text_ = "connecting";
 };

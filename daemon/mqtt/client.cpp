@@ -93,6 +93,9 @@ class client::impl {
                        .keep_alive_interval(std::chrono::duration_cast<std::chrono::seconds>(cfg.keepalive))
                        .connect_timeout(std::chrono::seconds(10))
                        .automatic_reconnect(std::chrono::seconds(1), std::chrono::seconds(30));
+    // No CONNECT properties (so no Session Expiry Interval, no persistent session): paho-mqtt-cpp
+    // 1.2.0 copies connect_options inside connect() and the copy's v5 properties dangle (upstream
+    // #445, fixed in 1.3.0); MQTTAsync_connect then reads freed memory.
     if (!will_.topic.empty()) builder.will(::mqtt::message(will_.topic, will_.payload, 1, true));
     if (!cfg.username.empty()) builder.user_name(cfg.username);
     if (!password_.empty()) builder.password(password_);

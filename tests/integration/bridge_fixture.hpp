@@ -99,8 +99,12 @@ class BridgeTest : public ::testing::Test {
   }
 
   void TearDown() override {
-    if (HasFailure() && bridge_)
-      std::cerr << "---- livebridge log ----\n" << bridge_->log() << "------------------------\n";
+    if (HasFailure() && bridge_) {
+      const auto code = bridge_->wait(0ms);
+      std::cerr << "---- livebridge log ("
+                << (code ? "exited " + std::to_string(*code) : std::string("running")) << ") ----\n"
+                << bridge_->log() << "------------------------\n";
+    }
     bridge_.reset();
     server_.reset();
   }

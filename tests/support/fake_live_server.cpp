@@ -27,6 +27,7 @@ using boost::system::error_code;
 struct fake_live_server::state {
   options opts;
   script play;
+  fake_live_server::setup_hook on_setup;  // guarded by mutex
   asio::io_context io;
   std::unique_ptr<asio::ssl::context> tls;
   tcp::acceptor acceptor{io};
@@ -141,7 +142,16 @@ class server_connection final : public fake_live_server::connection,
           continue;
         }
         setup_ = message["setup"];
-        if (st_.opts.answer_setup) send(json{{"setupComplete", json::object()}});
+        fake_live_server::setup_hook hook;
+        {
+          std::lock_guard lock(st_.mutex);
+          hook = st_.on_setup;
+        }
+        if (hook) {
+          hook(*this, setup_);
+        } else if (st_.opts.answer_setup) {
+          send(json{{"setupComplete", json::object()}});
+        }
         continue;
       }
       if (message.contains("setup")) {
@@ -242,6 +252,11 @@ fake_live_server::fake_live_server(options opts, script s) : state_(std::make_sh
 fake_live_server::~fake_live_server() {
   state_->io.stop();
   if (thread_.joinable()) thread_.join();
+}
+
+void fake_live_server::on_setup(setup_hook hook) {
+  std::lock_guard lock(state_->mutex);
+  state_->on_setup = std::move(hook);
 }
 
 std::string fake_live_server::url() const {

@@ -31,6 +31,11 @@ class fake_live_server {
     std::string api_key = "test-key";  // expected x-goog-api-key; empty = accept anything
     bool answer_setup = true;          // false: never send setupComplete (a silent bad setup)
   };
+  class connection;
+  // Decides what a setup gets (send setupComplete, close with 1007, stay silent); when set, it
+  // replaces the automatic setupComplete.
+  using setup_hook = std::function<void(connection&, const json& setup)>;
+  void on_setup(setup_hook hook);
 
   // One client connection, handed to the script. Use it only on the server thread (inside the
   // script or a callback it scheduled with after()).

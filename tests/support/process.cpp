@@ -98,6 +98,7 @@ process::process(std::vector<std::string> argv, std::string log_file, std::map<s
     }
     const int null_fd = ::open("/dev/null", O_RDONLY);
     ::dup2(null_fd, STDIN_FILENO);
+    ::close_range(3, ~0U, 0);  // the test's own sockets (its MQTT peers) stay with the test
     ::execvpe(c_argv[0], c_argv.data(), c_env.data());
     std::fprintf(stderr, "exec %s failed: %s\n", c_argv[0], std::strerror(errno));
     ::_exit(127);

@@ -38,6 +38,18 @@ TEST(Config, MinimalFileTakesDefaults) {
   EXPECT_TRUE(r.cfg->tools.empty());
 }
 
+TEST(Config, LongLivedSessionDefaults) {
+  const auto r = load(minimal);
+  ASSERT_TRUE(r.cfg);
+  EXPECT_TRUE(r.cfg->live.session_resumption);
+  EXPECT_TRUE(r.cfg->live.compression.enabled);
+  EXPECT_EQ(r.cfg->live.compression.trigger_tokens, 25600);
+  EXPECT_EQ(r.cfg->live.idle_timeout, std::chrono::seconds(60));
+  EXPECT_EQ(only_error(std::string(minimal) +
+                       "  context_compression: {trigger_tokens: 5000, target_tokens: 6000}\n"),
+            "test.yaml:3:24: live.context_compression.target_tokens: must be smaller than trigger_tokens");
+}
+
 TEST(Config, ModelWithoutPrefixGetsModels) {
   const auto r = load("live: {model: gemini-3.8-live}\n");
   ASSERT_TRUE(r.cfg);

@@ -61,6 +61,33 @@ TEST(Protocol, GoAwayCancellationAndSnakeCase) {
   EXPECT_EQ(c.cancelled_ids, std::vector<std::string>{"function-call-1"});
 }
 
+TEST(Protocol, ResumptionUpdates) {
+  const auto m = parse_ok(R"({"sessionResumptionUpdate": {"newHandle": "CiQ4ZjA", "resumable": true}})");
+  ASSERT_TRUE(m.resumption);
+  EXPECT_EQ(m.resumption->new_handle, "CiQ4ZjA");
+  EXPECT_TRUE(m.resumption->resumable);
+  const auto busy = parse_ok(R"({"sessionResumptionUpdate": {"resumable": false}})");
+  ASSERT_TRUE(busy.resumption);
+  EXPECT_TRUE(busy.resumption->new_handle.empty());
+  EXPECT_FALSE(busy.resumption->resumable);
+}
+
+TEST(Protocol, SetupAsksForHandlesAndCompressionAndCanResume) {
+  auto cfg = *config::load_text("live: {model: models/m}\n", "t.yaml").cfg;
+  const std::string frame = build_setup(cfg.live, cfg.tools);
+  const json setup = json::parse(frame)["setup"];
+  EXPECT_EQ(setup["sessionResumption"], json::object());
+  EXPECT_EQ(setup["contextWindowCompression"],
+            json::parse(R"({"triggerTokens": 25600, "slidingWindow": {"targetTokens": 12800}})"));
+  EXPECT_EQ(json::parse(with_resumption_handle(frame, "h-1"))["setup"]["sessionResumption"],
+            json({{"handle", "h-1"}}));
+  cfg.live.session_resumption = false;
+  cfg.live.compression.enabled = false;
+  const json plain = json::parse(build_setup(cfg.live, cfg.tools))["setup"];
+  EXPECT_FALSE(plain.contains("sessionResumption"));
+  EXPECT_FALSE(plain.contains("contextWindowCompression"));
+}
+
 TEST(Protocol, MalformedFramesAreValuesNotCrashes) {
   EXPECT_EQ(std::get<std::string>(parse_server_message("")), "not valid JSON (or not UTF-8)");
   EXPECT_EQ(std::get<std::string>(parse_server_message("{\"a\":")), "not valid JSON (or not UTF-8)");
