@@ -330,7 +330,7 @@ std::optional<tools::param_schema> read_schema(reader& r, const YAML::Node& n, c
       for (const auto& kv : props) {
         const std::string name = kv.first.Scalar();
         if (auto child = read_schema(r, kv.second, r.join(path, "properties." + name), false)) {
-          s.properties.emplace_back(name, std::move(*child));
+          s.properties.push_back({name, std::move(*child)});
         } else {
           ok = false;
         }

@@ -25,20 +25,6 @@ std::string dump(const json& v) {
 
 }  // namespace
 
-std::string_view ack_style_name(ack_style s) {
-  switch (s) {
-    case ack_style::broker:
-      return "broker";
-    case ack_style::state:
-      return "state";
-    case ack_style::response:
-      return "response";
-    case ack_style::rpc:
-      return "rpc";
-  }
-  return "broker";
-}
-
 struct dispatcher::pending {
   pending(boost::asio::any_io_executor ex) : timer(ex) {}
 

@@ -21,10 +21,12 @@ enum class value_type { object, string, number, integer, boolean, array };
 std::optional<value_type> parse_value_type(std::string_view name);
 std::string_view type_name(value_type t);  // lower-case, as users write it
 
+struct named_schema;
+
 struct param_schema {
   value_type type = value_type::object;
   std::string description;
-  std::vector<std::pair<std::string, param_schema>> properties;  // declaration order is kept
+  std::vector<named_schema> properties;  // declaration order is kept
   std::vector<std::string> required;
   std::vector<json> enum_values;  // empty = any value of `type`
   std::optional<double> minimum;
@@ -32,6 +34,12 @@ struct param_schema {
   std::shared_ptr<const param_schema> items;  // arrays only; null = any items
 
   const param_schema* property(std::string_view name) const;
+};
+
+// A declared property: std::pair cannot hold the still incomplete param_schema, a struct can.
+struct named_schema {
+  std::string name;
+  param_schema schema;
 };
 
 // Checks `value` (the model's arguments) against `schema`. Returns a message the model can act on

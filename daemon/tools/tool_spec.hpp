@@ -26,7 +26,19 @@ enum class ack_style {
   rpc,       // JSON-RPC (Shelly Gen2): a reply on `topic` whose "id" equals the request's {{call.id}}
 };
 
-std::string_view ack_style_name(ack_style s);
+inline std::string_view ack_style_name(ack_style s) {
+  switch (s) {
+    case ack_style::broker:
+      return "broker";
+    case ack_style::state:
+      return "state";
+    case ack_style::response:
+      return "response";
+    case ack_style::rpc:
+      return "rpc";
+  }
+  return "broker";
+}
 
 struct ack_spec {
   ack_style style = ack_style::broker;
