@@ -1,7 +1,10 @@
 #include "config/loader.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
 #include <fstream>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -30,6 +33,16 @@ std::string describe(const YAML::Node& n) {
   }
 }
 
+// What the Live API accepts as a function name: a letter or '_', then letters, digits, '_', '.',
+// ':' or '-', at most 128 in all.
+bool valid_function_name(const std::string& name) {
+  if (name.empty() || name.size() > 128) return false;
+  if (!std::isalpha(static_cast<unsigned char>(name.front())) && name.front() != '_') return false;
+  return std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '_' || c == '.' || c == ':' || c == '-';
+  });
+}
+
 // A plain (unquoted) YAML scalar is typed as YAML 1.2 core types; a quoted one is always a string.
 json scalar_to_json(const YAML::Node& n) {
   const std::string& s = n.Scalar();
@@ -37,16 +50,25 @@ json scalar_to_json(const YAML::Node& n) {
   if (s == "true" || s == "True" || s == "TRUE") return json(true);
   if (s == "false" || s == "False" || s == "FALSE") return json(false);
   if (s == "~" || s == "null" || s == "Null" || s == "NULL" || s.empty()) return json(nullptr);
-  static const std::regex integer(R"([-+]?[0-9]+)");
-  static const std::regex number(R"([-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?)");
-  if (std::regex_match(s, integer)) {
-    try {
-      return json(std::stoll(s));
-    } catch (const std::out_of_range&) {
-      return json(s);
-    }
+  // Numbers: an optional sign, then digits, '.', an exponent; never "inf" or "nan" (YAML spells
+  // those .inf and .nan, and they are no use in a device command).
+  std::string_view text = s;
+  if (text.front() == '+') text.remove_prefix(1);
+  const std::string_view unsigned_part = text.front() == '-' ? text.substr(1) : text;
+  if (unsigned_part.empty() ||
+      !(std::isdigit(static_cast<unsigned char>(unsigned_part.front())) || unsigned_part.front() == '.')) {
+    return json(s);
   }
-  if (std::regex_match(s, number)) return json(std::stod(s));
+  long long integer = 0;
+  if (const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), integer);
+      ec == std::errc{} && end == text.data() + text.size()) {
+    return json(integer);
+  }
+  double number = 0;
+  if (const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), number);
+      ec == std::errc{} && end == text.data() + text.size() && std::isfinite(number)) {
+    return json(number);
+  }
   return json(s);
 }
 
@@ -549,8 +571,7 @@ void read_tool(reader& r, const YAML::Node& n, const std::string& path, std::vec
   r.check_keys(n, path, {"name", "description", "parameters", "publish", "ack"});
   tools::tool_spec tool;
   if (r.read_string(n, path, "name", tool.name, true)) {
-    static const std::regex valid(R"([A-Za-z_][A-Za-z0-9_.:-]{0,127})");
-    if (!std::regex_match(tool.name, valid)) {
+    if (!valid_function_name(tool.name)) {
       r.error(n["name"], r.join(path, "name"),
               "must start with a letter or '_' and hold only letters, digits, '_', '.', ':' or '-' (at most "
               "128)");

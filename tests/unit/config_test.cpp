@@ -50,6 +50,27 @@ TEST(Config, LongLivedSessionDefaults) {
             "test.yaml:3:24: live.context_compression.target_tokens: must be smaller than trigger_tokens");
 }
 
+TEST(Config, PlainScalarsAreTypedLikeYaml) {
+  const auto r = load(std::string(minimal) + R"(tools:
+  - name: t
+    parameters:
+      properties:
+        x: {type: number, minimum: -0.5, maximum: 1e3}
+        y: {type: string, enum: [inf, nan, 12abc]}
+        z: {type: integer, enum: [+5, -7]}
+    publish: {topic: t, payload: {a: 128, b: "128", c: 1.5, d: true, e: ~}}
+)");
+  ASSERT_TRUE(r.cfg) << r.errors[0].to_string();
+  const auto& p = *r.cfg->tools[0].parameters;
+  EXPECT_DOUBLE_EQ(*p.properties[0].schema.minimum, -0.5);
+  EXPECT_DOUBLE_EQ(*p.properties[0].schema.maximum, 1000);
+  EXPECT_EQ(p.properties[1].schema.enum_values, (std::vector<tools::json>{"inf", "nan", "12abc"}));
+  EXPECT_EQ(p.properties[2].schema.enum_values, (std::vector<tools::json>{5, -7}));
+  auto payload = r.cfg->tools[0].publish[0].payload.render({});
+  EXPECT_EQ(tools::json::parse(std::get<std::string>(payload)),
+            tools::json::parse(R"({"a":128,"b":"128","c":1.5,"d":true,"e":null})"));
+}
+
 TEST(Config, ModelWithoutPrefixGetsModels) {
   const auto r = load("live: {model: gemini-3.8-live}\n");
   ASSERT_TRUE(r.cfg);
