@@ -27,7 +27,8 @@ if [ $fast -eq 1 ]; then
 fi
 
 build=${LIVEBRIDGE_BUILD_DIR:-build-asan}
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLIVEBRIDGE_BUILD_TESTS=ON \
+# -O1 -g1: sanitizer reports with function names and lines, at a fraction of -O2 -g's compile time.
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g1" -DLIVEBRIDGE_BUILD_TESTS=ON \
   -DLIVEBRIDGE_SANITIZE=ON >/dev/null
 cmake --build "$build" -j2
 t1=$(date +%s)

@@ -185,7 +185,13 @@ TEST_F(SoakTest, PromptsAndCallsSurviveRandomFaults) {
       "broker_restarts=%d connections=%d rss_start_kb=%ld rss_end_kb=%ld\n",
       prompts, replied.size(), book->issued.size(), answers.size(), unanswered, book->faults, book->go_aways,
       broker_restarts, server_->connections(), rss_start, rss_end);
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer keeps freed memory in quarantine: RSS grows by design. Flat memory is
+  // checked by the plain build (tests/run-tests.sh --fast).
+  std::printf("soak: RSS not checked under AddressSanitizer\n");
+#else
   EXPECT_LT(rss_end, rss_start + 4096) << "RSS grew by more than 4 MiB";
+#endif
   (void)commands;
 }
 
