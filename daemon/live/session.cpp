@@ -44,6 +44,7 @@ std::string dump(const json& v) {
 struct connection_outcome {
   std::string reason;
   bool config_error = false;
+  bool setup_timed_out = false;
 };
 
 }  // namespace
@@ -374,6 +375,7 @@ void session::run() {
               result.config_error = cr.code == 1007 || cr.code == 1008;
             } else if (setup_timed_out) {
               result.reason = "no setupComplete within " + format_duration(cfg_.setup_timeout);
+              result.setup_timed_out = true;
             } else {
               result.reason = ec.message();
             }
@@ -390,8 +392,7 @@ void session::run() {
           current_.reset();
           if (reached_ready && !handle_.empty()) handle_time_ = std::chrono::system_clock::now();
           if (stopping_) break;
-          if (resuming && !reached_ready &&
-              (outcome.config_error || outcome.reason.rfind("no setupComplete", 0) == 0)) {
+          if (resuming && !reached_ready && (outcome.config_error || outcome.setup_timed_out)) {
             // The server refused to resume (an expired or foreign handle closes with 1007): start
             // a fresh session right away instead of waiting out a configuration error.
             drop_handle(outcome.reason);
@@ -399,9 +400,9 @@ void session::run() {
             continue;
           }
           if (reconnect_now_) {
-            // A reconfiguration closed the connection on purpose: no backoff.
+            // A reload or a goAway closed the connection on purpose: no backoff.
             reconnect_now_ = false;
-            events_.on_session_lost("reconfigured");
+            events_.on_session_lost("moved to a new connection");
             continue;
           }
           const auto delay = backoff_.next(outcome.config_error);
