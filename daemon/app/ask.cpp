@@ -1,4 +1,5 @@
 #include "app/ask.hpp"
+#include "common/json_text.hpp"
 
 #include <unistd.h>
 
@@ -17,18 +18,14 @@ using nlohmann::json;
 
 namespace {
 
-std::string dump(const json& v) {
-  return v.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
 void print_reply(const std::string& prompt, const json& reply) {
   std::printf(">>> %s\n", prompt.c_str());
   if (const auto calls = reply.find("tool_calls"); calls != reply.end() && calls->is_array()) {
     for (const auto& c : *calls) {
       const json args = c.contains("args") ? c["args"] : json::object();
       const json response = c.contains("response") ? c["response"] : json();
-      std::printf("    %s(%s) -> %s %s\n", c.value("name", "?").c_str(), dump(args).c_str(),
-                  c.value("ok", false) ? "ok" : "FAILED", dump(response).c_str());
+      std::printf("    %s(%s) -> %s %s\n", c.value("name", "?").c_str(), json_text(args).c_str(),
+                  c.value("ok", false) ? "ok" : "FAILED", json_text(response).c_str());
     }
   }
   const std::string text = reply.value("text", "");
@@ -62,8 +59,8 @@ int run_ask(const config::config& cfg, const config::secrets& secrets, const std
       mqtt::client::handlers{
           .on_connected =
               [&] {
-                client->publish_and_forget(
-                    tools::plain_message(topics.prompt, dump(json{{"id", id}, {"text", text}}), 1, false));
+                client->publish_and_forget(tools::plain_message(
+                    topics.prompt, json_text(json{{"id", id}, {"text", text}}), 1, false));
               },
           .on_lost = [](const std::string&) {},
           .on_message =
@@ -72,7 +69,7 @@ int run_ask(const config::config& cfg, const config::secrets& secrets, const std
                 if (!reply.is_object() || reply.value("id", json()) != json(id))
                   return;  // someone else's reply
                 if (print_json) {
-                  std::printf("%s\n", dump(reply).c_str());
+                  std::printf("%s\n", json_text(reply).c_str());
                 } else {
                   print_reply(text, reply);
                 }

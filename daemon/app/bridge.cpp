@@ -1,4 +1,5 @@
 #include "app/bridge.hpp"
+#include "common/json_text.hpp"
 
 #include <chrono>
 
@@ -13,13 +14,7 @@ namespace lb::app {
 namespace asio = boost::asio;
 using nlohmann::json;
 
-namespace {
-
-std::string dump(const json& v) {
-  return v.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 bridge::bridge(asio::io_context& io, config::config cfg, config::secrets secrets)
     : io_(io),
@@ -191,7 +186,7 @@ void bridge::on_prompt(const tools::incoming_message& msg) {
     publish_reply(p, "", json::array(), "too many prompts are waiting (mqtt.max_queued_prompts)");
     return;
   }
-  log::info("prompt.received", "id=" + dump(p.id) + " bytes=" + std::to_string(p.text.size()) +
+  log::info("prompt.received", "id=" + json_text(p.id) + " bytes=" + std::to_string(p.text.size()) +
                                    " queued=" + std::to_string(prompts_.size()));
   prompts_.push_back(std::move(p));
   start_next_turn();
@@ -207,7 +202,7 @@ void bridge::start_next_turn() {
   t.source = std::move(prompts_.front());
   prompts_.pop_front();
   session_->send(live::build_user_turn(t.source.text));
-  log::info("turn.started", "id=" + dump(t.source.id));
+  log::info("turn.started", "id=" + json_text(t.source.id));
   turn_ = std::move(t);
   turn_timer_.expires_after(cfg_.live.turn_timeout);
   turn_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -253,15 +248,7 @@ void bridge::on_server_message(live::server_message& msg) {
   for (const auto& id : msg.cancelled_ids) {
     const bool known = dispatcher_->cancel(id);
     log::info("tool.cancellation", "call=" + id + (known ? " pending=yes" : " pending=no"));
-    if (turn_) {
-      for (auto& record : turn_->tool_calls) {
-        if (record.value("id", "") == id && !record.contains("ok")) {
-          record["ok"] = false;
-          record["response"] = json{{"error", "cancelled by the model"}};
-          if (turn_->calls_pending > 0) --turn_->calls_pending;
-        }
-      }
-    }
+    record_call_result(id, false, json{{"error", "cancelled by the model"}});
   }
   // With BLOCKING functions the server may complete its turn right after the toolCall; the user's
   // turn ends with the model's answer after the last toolResponse.
@@ -271,46 +258,50 @@ void bridge::on_server_message(live::server_message& msg) {
 
 void bridge::handle_function_call(live::function_call call) {
   log::info("tool.call", "call=" + call.id + " name=" + call.name +
-                             " args=" + log::quote(log::abbreviate(dump(call.args), 500)));
+                             " args=" + log::quote(log::abbreviate(json_text(call.args), 500)));
   if (turn_) {
     turn_->tool_calls.push_back(json{{"id", call.id}, {"name", call.name}, {"args", call.args}});
     ++turn_->calls_pending;
   }
   const auto started = std::chrono::steady_clock::now();
   const auto generation = session_generation_;
-  dispatcher_->call(call.id, call.name, call.args,
-                    [this, id = call.id, name = call.name, started, generation](tools::call_outcome outcome) {
-                      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          std::chrono::steady_clock::now() - started)
-                                          .count();
-                      last_call_ = name + (outcome.ok ? " ok " : " failed ") + std::to_string(ms) + " ms";
-                      log::write(outcome.ok ? log::level::info : log::level::warning, "tool.result",
-                                 "call=" + id + " name=" + name + " ok=" + (outcome.ok ? "yes" : "no") +
-                                     " ms=" + std::to_string(ms) +
-                                     " response=" + log::quote(log::abbreviate(dump(outcome.response), 500)));
-                      if (turn_) {
-                        for (auto& record : turn_->tool_calls) {
-                          if (record.value("id", "") == id && !record.contains("ok")) {
-                            record["ok"] = outcome.ok;
-                            record["response"] = outcome.response;
-                            if (turn_->calls_pending > 0) --turn_->calls_pending;
-                          }
-                        }
-                      }
-                      notify_status();
-                      if (generation != session_generation_ || !session_->ready()) {
-                        log::warning("tool.answer_dropped",
-                                     "call=" + id + " reason=\"the session it came from has ended\"");
-                      } else {
-                        session_->send(live::build_tool_response(id, name, outcome.response));
-                      }
-                      if (!turn_) {
-                        asio::post(io_, [this] {
-                          apply_pending_reload();
-                          renew_if_quiet();
-                        });
-                      }
-                    });
+  dispatcher_->call(
+      call.id, call.name, call.args,
+      [this, id = call.id, name = call.name, started, generation](tools::call_outcome outcome) {
+        const auto ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+                .count();
+        last_call_ = name + (outcome.ok ? " ok " : " failed ") + std::to_string(ms) + " ms";
+        log::write(outcome.ok ? log::level::info : log::level::warning, "tool.result",
+                   "call=" + id + " name=" + name + " ok=" + (outcome.ok ? "yes" : "no") +
+                       " ms=" + std::to_string(ms) +
+                       " response=" + log::quote(log::abbreviate(json_text(outcome.response), 500)));
+        record_call_result(id, outcome.ok, outcome.response);
+        notify_status();
+        if (generation != session_generation_ || !session_->ready()) {
+          log::warning("tool.answer_dropped",
+                       "call=" + id + " reason=\"the session it came from has ended\"");
+        } else {
+          session_->send(live::build_tool_response(id, name, outcome.response));
+        }
+        if (!turn_) {
+          asio::post(io_, [this] {
+            apply_pending_reload();
+            renew_if_quiet();
+          });
+        }
+      });
+}
+
+void bridge::record_call_result(const std::string& id, bool ok, const json& response) {
+  if (!turn_) return;  // a call outside a prompt's turn (a voice turn, say) has no reply to go in
+  for (auto& record : turn_->tool_calls) {
+    if (record.value("id", "") == id && !record.contains("ok")) {
+      record["ok"] = ok;
+      record["response"] = response;
+      if (turn_->calls_pending > 0) --turn_->calls_pending;
+    }
+  }
 }
 
 void bridge::finish_turn(std::optional<std::string> error) {
@@ -325,7 +316,7 @@ void bridge::finish_turn(std::optional<std::string> error) {
     }
   }
   log::write(error ? log::level::warning : log::level::info, "turn.finished",
-             "id=" + dump(t.source.id) + " calls=" + std::to_string(t.tool_calls.size()) +
+             "id=" + json_text(t.source.id) + " calls=" + std::to_string(t.tool_calls.size()) +
                  (error ? " error=" + log::quote(*error) : std::string()));
   publish_reply(t.source, t.text, t.tool_calls, error);
   asio::post(io_, [this] {
@@ -345,7 +336,7 @@ void bridge::publish_reply(const prompt& p, const std::string& text, const json&
              {"response", record.contains("response") ? record["response"] : json()}});
   }
   if (error) reply["error"] = *error;
-  mqtt_->publish_and_forget(tools::plain_message(topics_.reply, dump(reply), 1, false));
+  mqtt_->publish_and_forget(tools::plain_message(topics_.reply, json_text(reply), 1, false));
 }
 
 void bridge::stop(std::function<void()> done) {

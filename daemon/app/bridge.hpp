@@ -62,6 +62,8 @@ class bridge final : private live::session_events {
   void on_prompt(const tools::incoming_message& msg);
   void start_next_turn();
   void handle_function_call(live::function_call call);
+  // The call's outcome in the running turn's reply (first outcome wins).
+  void record_call_result(const std::string& id, bool ok, const nlohmann::json& response);
   void finish_turn(std::optional<std::string> error);
   void publish_reply(const prompt& p, const std::string& text, const nlohmann::json& tool_calls,
                      const std::optional<std::string>& error);

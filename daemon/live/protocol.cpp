@@ -1,4 +1,5 @@
 #include "live/protocol.hpp"
+#include "common/json_text.hpp"
 
 #include <charconv>
 #include <cmath>
@@ -7,10 +8,6 @@
 
 namespace lb::live {
 namespace {
-
-std::string dump(const json& v) {
-  return v.dump(-1, ' ', false, json::error_handler_t::replace);
-}
 
 const json* member(const json& obj, const char* camel, const char* snake = nullptr) {
   if (!obj.is_object()) return nullptr;
@@ -83,7 +80,7 @@ void parse_tool_call(const json& tc, server_message& out) {
     const json* name = member(call, "name");
     if (id == nullptr || !id->is_string() || id->get_ref<const std::string&>().empty()) {
       out.problems.push_back("a function call without an id cannot be answered: " +
-                             log::abbreviate(dump(call), 200));
+                             log::abbreviate(json_text(call), 200));
       continue;
     }
     function_call fc;
@@ -154,7 +151,7 @@ std::string build_setup(const config::live_config& live, const std::vector<tools
         {"triggerTokens", live.compression.trigger_tokens},
         {"slidingWindow", {{"targetTokens", live.compression.target_tokens}}}};
   }
-  return dump(json{{"setup", std::move(setup)}});
+  return json_text(json{{"setup", std::move(setup)}});
 }
 
 std::string with_resumption_handle(const std::string& setup_frame, const std::string& handle) {
@@ -165,17 +162,18 @@ std::string with_resumption_handle(const std::string& setup_frame, const std::st
   } else {
     doc["setup"]["sessionResumption"] = {{"handle", handle}};
   }
-  return dump(doc);
+  return json_text(doc);
 }
 
 std::string build_user_turn(std::string_view text) {
-  return dump(json{{"clientContent",
-                    {{"turns", json::array({{{"role", "user"}, {"parts", json::array({{{"text", text}}})}}})},
-                     {"turnComplete", true}}}});
+  return json_text(
+      json{{"clientContent",
+            {{"turns", json::array({{{"role", "user"}, {"parts", json::array({{{"text", text}}})}}})},
+             {"turnComplete", true}}}});
 }
 
 std::string build_tool_response(std::string_view id, std::string_view name, const json& response) {
-  return dump(
+  return json_text(
       json{{"toolResponse",
             {{"functionResponses", json::array({{{"id", id}, {"name", name}, {"response", response}}})}}}});
 }
@@ -235,7 +233,7 @@ std::variant<server_message, std::string> parse_server_message(std::string_view 
 std::string summarize_frame(std::string_view frame, std::size_t max_bytes) {
   json doc = json::parse(frame.begin(), frame.end(), nullptr, false);
   if (doc.is_discarded()) return log::abbreviate(frame, max_bytes);
-  return log::abbreviate(dump(elide(doc, 200)), max_bytes);
+  return log::abbreviate(json_text(elide(doc, 200)), max_bytes);
 }
 
 }  // namespace lb::live

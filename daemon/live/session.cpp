@@ -1,4 +1,5 @@
 #include "live/session.hpp"
+#include "common/json_text.hpp"
 
 #include <cstdio>
 #include <cstdlib>
@@ -36,10 +37,6 @@ constexpr auto handle_validity = std::chrono::hours(2);
 
 using plain_ws = websocket::stream<beast::tcp_stream>;
 using tls_ws = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
-
-std::string dump(const json& v) {
-  return v.dump(-1, ' ', false, json::error_handler_t::replace);
-}
 
 struct connection_outcome {
   std::string reason;
@@ -229,7 +226,7 @@ void session::store_handle(std::string handle) {
   const std::string tmp = state_file_ + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << dump(doc);
+    out << json_text(doc);
     if (!out) {
       log::warning("live.handle_not_saved", "file=" + log::quote(state_file_));
       return;

@@ -1,4 +1,5 @@
 #include "tools/dispatcher.hpp"
+#include "common/json_text.hpp"
 
 #include <random>
 
@@ -17,10 +18,6 @@ call_outcome error_outcome(std::string message) {
 }
 call_outcome ok_outcome(json output) {
   return {true, json{{"output", std::move(output)}}};
-}
-
-std::string dump(const json& v) {
-  return v.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -240,7 +237,8 @@ void dispatcher::on_listened_message(pending& p, const incoming_message& msg) {
       // A retained message is a snapshot from before the command, never its acknowledgement.
       if (msg.retained) return;
       if (p.reject && subset_matches(*p.reject, actual, 0)) {
-        finish(p.seq, error_outcome("rejected by the device: " + msg.topic + " reported " + dump(actual)));
+        finish(p.seq,
+               error_outcome("rejected by the device: " + msg.topic + " reported " + json_text(actual)));
         return;
       }
       if (p.match && !subset_matches(*p.match, actual, ack.tolerance)) return;  // not (yet) the wanted state
@@ -250,9 +248,9 @@ void dispatcher::on_listened_message(pending& p, const incoming_message& msg) {
     case ack_style::response: {
       if (msg.correlation_data != p.correlation) return;
       if (p.reject && subset_matches(*p.reject, actual, 0)) {
-        finish(p.seq, error_outcome("rejected by the device: " + dump(actual)));
+        finish(p.seq, error_outcome("rejected by the device: " + json_text(actual)));
       } else if (p.match && !subset_matches(*p.match, actual, ack.tolerance)) {
-        finish(p.seq, error_outcome("the device answered, but not as expected: " + dump(actual)));
+        finish(p.seq, error_outcome("the device answered, but not as expected: " + json_text(actual)));
       } else {
         finish(p.seq, ok_outcome(json{{"status", "confirmed"}, {"response", actual}}));
       }
@@ -263,13 +261,13 @@ void dispatcher::on_listened_message(pending& p, const incoming_message& msg) {
       const auto id = actual.find("id");
       if (id == actual.end() || value_to_text(*id) != std::to_string(p.seq)) return;  // someone else's reply
       if (const auto err = actual.find("error"); err != actual.end() && !err->is_null()) {
-        std::string reason = dump(*err);
+        std::string reason = json_text(*err);
         if (err->is_object()) {
           const auto message = err->find("message");
           const auto code = err->find("code");
           if (message != err->end() && message->is_string()) {
             reason = message->get<std::string>();
-            if (code != err->end()) reason += " (code " + dump(*code) + ")";
+            if (code != err->end()) reason += " (code " + json_text(*code) + ")";
           }
         }
         finish(p.seq, error_outcome("rejected by the device: " + reason));
@@ -278,7 +276,7 @@ void dispatcher::on_listened_message(pending& p, const incoming_message& msg) {
       const auto result_it = actual.find("result");
       const json result = result_it == actual.end() ? json(nullptr) : *result_it;
       if (p.match && !subset_matches(*p.match, result, ack.tolerance)) {
-        finish(p.seq, error_outcome("the device answered, but not as expected: " + dump(result)));
+        finish(p.seq, error_outcome("the device answered, but not as expected: " + json_text(result)));
         return;
       }
       finish(p.seq, ok_outcome(json{{"status", "confirmed"}, {"result", result}}));

@@ -1,4 +1,5 @@
 #include "tools/schema.hpp"
+#include "common/json_text.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -6,10 +7,6 @@
 
 namespace lb::tools {
 namespace {
-
-std::string display(const json& v) {
-  return v.dump(-1, ' ', false, json::error_handler_t::replace);
-}
 
 std::string where(const std::string& path) {
   return path.empty() ? std::string("arguments") : "argument '" + path + "'";
@@ -43,20 +40,20 @@ bool type_matches(value_type t, json& v) {
 
 std::optional<std::string> validate_at(const param_schema& s, json& v, const std::string& path) {
   if (!type_matches(s.type, v)) {
-    return where(path) + ": expected " + std::string(type_name(s.type)) + ", got " + display(v);
+    return where(path) + ": expected " + std::string(type_name(s.type)) + ", got " + json_text(v);
   }
   if (!s.enum_values.empty() &&
       std::find(s.enum_values.begin(), s.enum_values.end(), v) == s.enum_values.end()) {
     std::string allowed;
-    for (const auto& e : s.enum_values) allowed += (allowed.empty() ? "" : ", ") + display(e);
-    return where(path) + ": " + display(v) + " is not one of " + allowed;
+    for (const auto& e : s.enum_values) allowed += (allowed.empty() ? "" : ", ") + json_text(e);
+    return where(path) + ": " + json_text(v) + " is not one of " + allowed;
   }
   if (v.is_number()) {
     const double d = v.get<double>();
     if (s.minimum && d < *s.minimum)
-      return where(path) + ": " + display(v) + " is below the minimum " + display(json(*s.minimum));
+      return where(path) + ": " + json_text(v) + " is below the minimum " + json_text(json(*s.minimum));
     if (s.maximum && d > *s.maximum)
-      return where(path) + ": " + display(v) + " is above the maximum " + display(json(*s.maximum));
+      return where(path) + ": " + json_text(v) + " is above the maximum " + json_text(json(*s.maximum));
   }
   if (s.type == value_type::array && s.items) {
     for (std::size_t i = 0; i < v.size(); ++i) {

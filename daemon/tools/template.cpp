@@ -1,4 +1,5 @@
 #include "tools/template.hpp"
+#include "common/json_text.hpp"
 
 #include <cmath>
 
@@ -178,7 +179,7 @@ std::variant<std::string, render_error> payload_template::render(const variables
   if (const auto* text = std::get_if<text_template>(&value_)) return text->render(vars, false);
   auto rendered = std::get<json_template>(value_).render(vars);
   if (auto* err = std::get_if<render_error>(&rendered)) return *err;
-  return std::get<json>(rendered).dump(-1, ' ', false, json::error_handler_t::replace);
+  return json_text(std::get<json>(rendered));
 }
 
 std::set<std::string> payload_template::names() const {
@@ -192,7 +193,7 @@ std::string value_to_text(const json& v) {
     if (std::isfinite(d) && std::trunc(d) == d && std::fabs(d) < 9.0e15)
       return std::to_string(static_cast<long long>(d));
   }
-  return v.dump(-1, ' ', false, json::error_handler_t::replace);
+  return json_text(v);
 }
 
 bool is_builtin_variable(std::string_view name) {
