@@ -42,7 +42,8 @@ bridge::bridge(asio::io_context& io, config::config cfg, config::secrets secrets
   dispatcher_ = std::make_unique<tools::dispatcher>(io_.get_executor(), cfg_.tools, *mqtt_, dispatch_options);
   session_ = std::make_unique<live::session>(io_, cfg_.live, secrets.api_key,
                                              static_cast<live::session_events&>(*this));
-  session_->set_setup(live::build_setup(cfg_.live, cfg_.tools));
+  setup_frame_ = live::build_setup(cfg_.live, cfg_.tools);
+  session_->set_setup(setup_frame_);
 }
 
 bridge::~bridge() = default;
@@ -94,14 +95,15 @@ void bridge::apply_pending_reload() {
   dispatcher_ =
       std::make_unique<tools::dispatcher>(io_.get_executor(), next.cfg.tools, *mqtt_, dispatch_options);
   mqtt_->add_subscriptions(tools::ack_subscription_filters(next.cfg.tools, dispatch_options));
-  const bool session_changed =
-      live::build_setup(next.cfg.live, next.cfg.tools) != live::build_setup(cfg_.live, cfg_.tools) ||
-      next.cfg.live.url != cfg_.live.url || next.cfg.live.ca_file != cfg_.live.ca_file ||
-      next.secrets.api_key != secrets_.api_key;
+  std::string next_setup = live::build_setup(next.cfg.live, next.cfg.tools);
+  const bool session_changed = next_setup != setup_frame_ || next.cfg.live.url != cfg_.live.url ||
+                               next.cfg.live.ca_file != cfg_.live.ca_file ||
+                               next.secrets.api_key != secrets_.api_key;
   cfg_ = std::move(next.cfg);
   secrets_ = std::move(next.secrets);
   if (session_changed) {
-    session_->reconfigure(cfg_.live, secrets_.api_key, live::build_setup(cfg_.live, cfg_.tools));
+    setup_frame_ = std::move(next_setup);
+    session_->reconfigure(cfg_.live, secrets_.api_key, setup_frame_);
   }
   log::notice("config.reloaded", "tools=" + std::to_string(cfg_.tools.size()) +
                                      (session_changed ? " session=renewed" : " session=unchanged"));

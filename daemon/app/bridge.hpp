@@ -93,6 +93,7 @@ class bridge final : private live::session_events {
   std::uint64_t session_generation_ = 0;  // answers for calls of an older connection are dropped
   std::string last_call_;
   config::secrets secrets_;
+  std::string setup_frame_;  // what the session sends on every connection, for comparing at reload
   std::optional<pending_reload> reload_;
   std::function<void(const std::string&)> status_listener_;
   bool stopping_ = false;
