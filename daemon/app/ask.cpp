@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <random>
 
@@ -59,8 +60,13 @@ int run_ask(const config::config& cfg, const config::secrets& secrets, const std
       mqtt::client::handlers{
           .on_connected =
               [&] {
-                client->publish_and_forget(tools::plain_message(
-                    topics.prompt, json_text(json{{"id", id}, {"text", text}}), 1, false));
+                auto prompt = tools::plain_message(topics.prompt, json_text(json{{"id", id}, {"text", text}}),
+                                                   1, false);
+                // The broker keeps a prompt for a stopped livebridge; once we stop waiting for
+                // the answer, it must not run any more.
+                prompt.expiry_seconds = static_cast<int>(
+                    std::max<long long>(1, std::chrono::ceil<std::chrono::seconds>(timeout).count()));
+                client->publish_and_forget(std::move(prompt));
               },
           .on_lost = [](const std::string&) {},
           .on_message =

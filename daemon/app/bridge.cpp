@@ -24,7 +24,21 @@ bridge::bridge(asio::io_context& io, config::config cfg, config::secrets secrets
       go_away_timer_(io),
       secrets_(secrets) {
   const tools::dispatcher::options dispatch_options{cfg_.mqtt.client_id, topics_.response};
-  std::vector<std::string> subscriptions{topics_.prompt};
+  std::vector<std::string> subscriptions;
+  if (cfg_.mqtt.persistent_prompts) {
+    config::mqtt_config inbox_cfg = cfg_.mqtt;
+    inbox_cfg.client_id += "-prompts";
+    prompt_inbox_ = std::make_unique<mqtt::client>(
+        io_, inbox_cfg, secrets.mqtt_password, mqtt::client::last_will{}, std::vector{topics_.prompt},
+        mqtt::client::handlers{
+            .on_connected = [this] { notify_status(); },
+            .on_lost = [this](const std::string&) { notify_status(); },
+            .on_message = [this](tools::incoming_message&& msg) { on_prompt(msg); },
+        },
+        mqtt::client::session_kind::persistent_v311);
+  } else {
+    subscriptions.push_back(topics_.prompt);
+  }
   for (auto& f : tools::ack_subscription_filters(cfg_.tools, dispatch_options))
     subscriptions.push_back(std::move(f));
   mqtt_ = std::make_unique<mqtt::client>(
@@ -52,12 +66,15 @@ void bridge::start() {
   log::notice("bridge.starting",
               "tools=" + std::to_string(cfg_.tools.size()) + " prompt_topic=" + topics_.prompt);
   mqtt_->start();
+  if (prompt_inbox_) prompt_inbox_->start();
   session_->start();
 }
 
 std::string bridge::status_text() const {
-  std::string s = "live: " + session_->state_text() + " · mqtt: " + mqtt_->state_text() + " · " +
-                  std::to_string(cfg_.tools.size()) + " tools";
+  std::string s = "live: " + session_->state_text() + " · mqtt: " + mqtt_->state_text();
+  if (prompt_inbox_ && prompt_inbox_->state_text() != mqtt_->state_text())
+    s += " (prompt inbox: " + prompt_inbox_->state_text() + ")";
+  s += " · " + std::to_string(cfg_.tools.size()) + " tools";
   if (!last_call_.empty()) s += " · last call " + last_call_;
   return s;
 }
@@ -80,7 +97,8 @@ void bridge::apply_pending_reload() {
   const auto& new_m = next.cfg.mqtt;
   if (old_m.url != new_m.url || old_m.client_id != new_m.client_id || old_m.username != new_m.username ||
       old_m.ca_file != new_m.ca_file || old_m.topic_prefix != new_m.topic_prefix ||
-      secrets_.mqtt_password != next.secrets.mqtt_password || old_m.keepalive != new_m.keepalive) {
+      secrets_.mqtt_password != next.secrets.mqtt_password || old_m.keepalive != new_m.keepalive ||
+      old_m.persistent_prompts != new_m.persistent_prompts) {
     log::warning("config.reload_partial", "reason=\"MQTT connection settings change only at a restart\"");
   }
   next.cfg.mqtt.url = old_m.url;
@@ -89,6 +107,7 @@ void bridge::apply_pending_reload() {
   next.cfg.mqtt.ca_file = old_m.ca_file;
   next.cfg.mqtt.topic_prefix = old_m.topic_prefix;
   next.cfg.mqtt.keepalive = old_m.keepalive;
+  next.cfg.mqtt.persistent_prompts = old_m.persistent_prompts;
   next.secrets.mqtt_password = secrets_.mqtt_password;
 
   const tools::dispatcher::options dispatch_options{cfg_.mqtt.client_id, topics_.response};
@@ -148,7 +167,6 @@ void bridge::on_mqtt_message(tools::incoming_message&& msg) {
 }
 
 void bridge::on_prompt(const tools::incoming_message& msg) {
-  if (stopping_) return;
   if (msg.retained) {
     // A retained prompt would be replayed at every start; it is someone's mistake, not a request.
     log::warning("prompt.retained_ignored", "topic=" + msg.topic);
@@ -182,6 +200,11 @@ void bridge::on_prompt(const tools::incoming_message& msg) {
   }
   if (p.text.find_first_not_of(" \t\r\n") == std::string::npos) {
     publish_reply(p, "", json::array(), "the prompt is empty");
+    return;
+  }
+  if (stopping_) {
+    // Taken from the broker just before the inbox disconnected: answered, not dropped.
+    publish_reply(p, "", json::array(), "livebridge is shutting down");
     return;
   }
   if (prompts_.size() >= cfg_.mqtt.max_queued_prompts) {
@@ -349,9 +372,17 @@ void bridge::stop(std::function<void()> done) {
   if (turn_) finish_turn("livebridge is shutting down");
   for (const auto& p : prompts_) publish_reply(p, "", json::array(), "livebridge is shutting down");
   prompts_.clear();
-  session_->stop([this, done = std::move(done)]() mutable {
-    mqtt_->stop(tools::plain_message(topics_.availability, "offline", 1, true), std::move(done));
-  });
+  auto stop_session_and_mqtt = [this, done = std::move(done)]() mutable {
+    session_->stop([this, done = std::move(done)]() mutable {
+      mqtt_->stop(tools::plain_message(topics_.availability, "offline", 1, true), std::move(done));
+    });
+  };
+  // The inbox goes first: prompts published from now on wait in the broker for the next start.
+  if (prompt_inbox_) {
+    prompt_inbox_->stop(std::nullopt, std::move(stop_session_and_mqtt));
+  } else {
+    stop_session_and_mqtt();
+  }
 }
 
 }  // namespace lb::app

@@ -83,6 +83,7 @@ class bridge final : private live::session_events {
   config::config cfg_;
   config::topics topics_;
   std::unique_ptr<mqtt::client> mqtt_;
+  std::unique_ptr<mqtt::client> prompt_inbox_;  // null when mqtt.persistent_prompts is off
   std::unique_ptr<tools::dispatcher> dispatcher_;
   std::unique_ptr<live::session> session_;
   std::deque<prompt> prompts_;

@@ -55,6 +55,9 @@ struct mqtt_config {
   milliseconds keepalive = 30s;
   std::size_t max_prompt_bytes = 64u << 10;  // larger prompts get an error reply
   std::size_t max_queued_prompts = 100;      // more waiting prompts get an error reply
+  // The prompt topic on its own lasting MQTT session (client id `<client_id>-prompts`), so QoS 1
+  // prompts published while livebridge is stopped or restarting wait in the broker.
+  bool persistent_prompts = true;
 };
 
 struct config {

@@ -293,7 +293,7 @@ void read_mqtt(reader& r, const YAML::Node& n, mqtt_config& mqtt) {
   if (!r.expect_map(n, path)) return;
   r.check_keys(n, path,
                {"url", "client_id", "username", "password_file", "ca_file", "topic_prefix", "keepalive",
-                "max_prompt_bytes", "max_queued_prompts"});
+                "max_prompt_bytes", "max_queued_prompts", "persistent_prompts"});
   if (r.read_string(n, path, "url", mqtt.url)) {
     const auto u = parse_url(mqtt.url);
     if (!u || u->scheme == "ws" || u->scheme == "wss") {
@@ -320,6 +320,7 @@ void read_mqtt(reader& r, const YAML::Node& n, mqtt_config& mqtt) {
   r.read_duration(n, path, "keepalive", mqtt.keepalive, 5s, 3600s);
   r.read_integer(n, path, "max_prompt_bytes", mqtt.max_prompt_bytes, 16, 16LL << 20);
   r.read_integer(n, path, "max_queued_prompts", mqtt.max_queued_prompts, 1, 100000);
+  r.read_bool(n, path, "persistent_prompts", mqtt.persistent_prompts);
 }
 
 std::optional<tools::param_schema> read_schema(reader& r, const YAML::Node& n, const std::string& path,

@@ -71,7 +71,7 @@ std::string paho_uri(const url& u) {
 class client::impl {
  public:
   impl(client& owner, asio::io_context& io, const config::mqtt_config& cfg, std::string password,
-       last_will will, std::vector<std::string> subscriptions, handlers h)
+       last_will will, std::vector<std::string> subscriptions, handlers h, session_kind kind)
       : owner_(owner),
         io_(io),
         cfg_(cfg),
@@ -79,8 +79,9 @@ class client::impl {
         will_(std::move(will)),
         subscriptions_(std::move(subscriptions)),
         handlers_(std::move(h)),
+        v5_(kind == session_kind::clean_v5),
         uri_(paho_uri(*parse_url(cfg.url))),
-        cli_(uri_, cfg.client_id, ::mqtt::create_options(MQTTVERSION_5)),
+        cli_(uri_, cfg.client_id, ::mqtt::create_options(v5_ ? MQTTVERSION_5 : MQTTVERSION_3_1_1)),
         retry_timer_(io),
         connect_listener_(io,
                           [this](const std::string& error) {
@@ -88,14 +89,18 @@ class client::impl {
                           }),
         backoff_(std::chrono::seconds(1), std::chrono::seconds(30), std::chrono::seconds(30)) {
     auto builder = ::mqtt::connect_options_builder()
-                       .mqtt_version(MQTTVERSION_5)
-                       .clean_start(true)
+                       .mqtt_version(v5_ ? MQTTVERSION_5 : MQTTVERSION_3_1_1)
                        .keep_alive_interval(std::chrono::duration_cast<std::chrono::seconds>(cfg.keepalive))
                        .connect_timeout(std::chrono::seconds(10))
                        .automatic_reconnect(std::chrono::seconds(1), std::chrono::seconds(30));
     // No CONNECT properties (so no Session Expiry Interval, no persistent session): paho-mqtt-cpp
     // 1.2.0 copies connect_options inside connect() and the copy's v5 properties dangle (upstream
     // #445, fixed in 1.3.0); MQTTAsync_connect then reads freed memory.
+    if (v5_) {
+      builder.clean_start(true);
+    } else {
+      builder.clean_session(false);
+    }
     if (!will_.topic.empty()) builder.will(::mqtt::message(will_.topic, will_.payload, 1, true));
     if (!cfg.username.empty()) builder.user_name(cfg.username);
     if (!password_.empty()) builder.password(password_);
@@ -183,7 +188,7 @@ class client::impl {
                              }
                              if (--*remaining == 0) mark_connected();
                            }),
-                       ::mqtt::subscribe_options(true));
+                       subscribe_options());
       } catch (const ::mqtt::exception& e) {
         log::error("mqtt.subscribe_failed",
                    "filter=" + log::quote(filter) + " reason=" + log::quote(e.what()));
@@ -206,7 +211,7 @@ class client::impl {
                                                             "filter=" + log::quote(filter) +
                                                                 " reason=" + log::quote(*error));
                                              }),
-                       ::mqtt::subscribe_options(true));
+                       subscribe_options());
       } catch (const ::mqtt::exception& e) {
         log::error("mqtt.subscribe_failed",
                    "filter=" + log::quote(filter) + " reason=" + log::quote(e.what()));
@@ -287,6 +292,11 @@ class client::impl {
   }
 
  private:
+  // v5: No Local, so our own commands never come back to us. 3.1.1 has no subscribe options.
+  ::mqtt::subscribe_options subscribe_options() const {
+    return v5_ ? ::mqtt::subscribe_options(true) : ::mqtt::subscribe_options();
+  }
+
   template <class F>
   void post(F&& f) {
     try {
@@ -303,6 +313,7 @@ class client::impl {
   last_will will_;
   std::vector<std::string> subscriptions_;
   handlers handlers_;
+  bool v5_;
   std::string uri_;
   ::mqtt::async_client cli_;
   ::mqtt::connect_options options_;
@@ -314,9 +325,9 @@ class client::impl {
 };
 
 client::client(asio::io_context& io, const config::mqtt_config& cfg, std::string password, last_will will,
-               std::vector<std::string> subscriptions, handlers h)
+               std::vector<std::string> subscriptions, handlers h, session_kind kind)
     : impl_(std::make_unique<impl>(*this, io, cfg, std::move(password), std::move(will),
-                                   std::move(subscriptions), std::move(h))) {}
+                                   std::move(subscriptions), std::move(h), kind)) {}
 
 client::~client() = default;
 

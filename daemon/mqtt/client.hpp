@@ -29,9 +29,18 @@ class client final : public tools::publisher {
     std::string topic;
     std::string payload;
   };
+  enum class session_kind {
+    // MQTT v5 and a fresh session at every connect: commands, acknowledgements, replies.
+    clean_v5,
+    // MQTT 3.1.1 with clean_session=false: the broker keeps the subscriptions and queues QoS 1
+    // messages while the client is away (the prompt inbox). Not v5, because a lasting v5 session
+    // needs a Session Expiry Interval property, which paho-mqtt-cpp 1.2.0 cannot send safely
+    // (upstream #445).
+    persistent_v311,
+  };
 
   client(boost::asio::io_context& io, const config::mqtt_config& cfg, std::string password, last_will will,
-         std::vector<std::string> subscriptions, handlers h);
+         std::vector<std::string> subscriptions, handlers h, session_kind kind = session_kind::clean_v5);
   ~client() override;
   client(const client&) = delete;
   client& operator=(const client&) = delete;

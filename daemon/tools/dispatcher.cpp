@@ -40,6 +40,10 @@ struct dispatcher::pending {
   bool started = false;
   std::size_t publishes_outstanding = 0;
   boost::asio::steady_timer timer;
+  // State style: reports that were not the wanted state. Counted, not kept (a chattering device
+  // must not grow memory); the last one tells the model what the device says instead.
+  std::size_t mismatches = 0;
+  json last_mismatch;
 };
 
 dispatcher::dispatcher(boost::asio::any_io_executor executor, std::vector<tool_spec> tools, publisher& pub,
@@ -207,6 +211,10 @@ void dispatcher::on_timeout(seq_t seq) {
       break;
     case ack_style::state:
       what = "no matching state from " + p->ack_topic + " within " + within;
+      if (p->mismatches > 0) {
+        what += " (" + std::to_string(p->mismatches) + " other report" + (p->mismatches == 1 ? "" : "s") +
+                ", the last: " + log::abbreviate(json_text(p->last_mismatch), 300) + ")";
+      }
       break;
     case ack_style::response:
     case ack_style::rpc:
@@ -241,7 +249,11 @@ void dispatcher::on_listened_message(pending& p, const incoming_message& msg) {
                error_outcome("rejected by the device: " + msg.topic + " reported " + json_text(actual)));
         return;
       }
-      if (p.match && !subset_matches(*p.match, actual, ack.tolerance)) return;  // not (yet) the wanted state
+      if (p.match && !subset_matches(*p.match, actual, ack.tolerance)) {  // not (yet) the wanted state
+        ++p.mismatches;
+        p.last_mismatch = actual;
+        return;
+      }
       finish(p.seq, ok_outcome(json{{"status", "confirmed"}, {"topic", msg.topic}, {"state", actual}}));
       return;
     }

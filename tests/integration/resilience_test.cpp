@@ -2,9 +2,11 @@
 // handles, cancellations, broker restarts, floods. Each test checks what the user would: every
 // prompt gets a reply or an error reply, every call is answered once (or, when cancelled, not at
 // all), no command is published twice, the session comes back.
+#include <atomic>
 #include <csignal>
 #include <fstream>
 #include <set>
+#include <thread>
 
 #include "bridge_fixture.hpp"
 
@@ -247,6 +249,78 @@ TEST_F(BridgeTest, AFloodOfCallsIsBounded) {
   EXPECT_EQ(refused, 992u);
   EXPECT_EQ(commands_on("zigbee2mqtt/living_room/set"), 8u);
   EXPECT_TRUE(bridge_->running());
+}
+
+TEST_F(BridgeTest, PromptsPublishedWhileStoppedAreAnsweredAfterTheRestart) {
+  start_server([](fake_live_server::connection& conn, const json& msg) {
+    if (!msg.contains("clientContent")) return;
+    answer_text(conn, "Heard: " + msg["clientContent"]["turns"][0]["parts"][0]["text"].get<std::string>());
+  });
+  const std::string yaml = config(seed_tools);
+  start_bridge(yaml);
+  EXPECT_EQ(ask("First")["text"], "Heard: First");
+  bridge_->signal(SIGTERM);
+  ASSERT_EQ(bridge_->wait(5s), 0);
+
+  // An upgrade restart: a home automation keeps publishing meanwhile, and `livebridge ask` gives
+  // up on its prompt before livebridge is back.
+  for (const char* id : {"while-down-1", "while-down-2", "while-down-3"})
+    observer_->publish("livebridge/prompt", json{{"id", id}, {"text", id}}.dump(), 1);
+  process gave_up(
+      {LIVEBRIDGE_BINARY, "ask", "--timeout", "1s", "--config", dir_.file("livebridge.yaml"), "Too late"},
+      dir_.file("ask.log"), {{"CREDENTIALS_DIRECTORY", dir_.path()}});
+  EXPECT_EQ(gave_up.wait(patience), 75);
+  std::this_thread::sleep_for(1500ms);  // past the expiry `ask` put on its prompt
+
+  start_bridge(yaml);
+  for (const char* id : {"while-down-1", "while-down-2", "while-down-3"}) {
+    const auto reply = observer_->wait_for(
+        "livebridge/reply",
+        [&](const seen_message& m) { return json::parse(m.payload, nullptr, false).value("id", "") == id; },
+        patience);
+    ASSERT_TRUE(reply) << id << " was lost";
+    EXPECT_EQ(json::parse(reply->payload)["text"], std::string("Heard: ") + id);
+  }
+  EXPECT_EQ(ask("Last")["text"], "Heard: Last");
+  // Each prompt once; the expired one never reached the model.
+  std::size_t turns = 0;
+  for (const auto& m : messages_of(server_->received(), "clientContent")) {
+    ++turns;
+    EXPECT_NE(m["turns"][0]["parts"][0]["text"], "Too late");
+  }
+  EXPECT_EQ(turns, 5u);
+  EXPECT_EQ(observer_->messages_on("livebridge/reply").size(), 5u);
+}
+
+TEST_F(BridgeTest, ADeviceFloodingItsStateTopicDoesNotDrownTheAnswer) {
+  z2m_bridge z2m(broker_->uri(), {"living_room"});
+  start_server(model_calling({call("set_light", {{"room", "living_room"}, {"state", "ON"}})}));
+  start_bridge(config(home_tools));
+  // A chattering device: state reports as fast as the broker takes them, none of them the answer.
+  std::atomic<bool> flooding{true};
+  std::atomic<long> flooded{0};
+  std::thread flood([&] {
+    mqtt_peer chatter(broker_->uri(), "chatter");
+    while (flooding) {
+      try {
+        chatter.publish("zigbee2mqtt/living_room",
+                        R"({"state":"OFF","linkquality":)" + std::to_string(flooded % 255) + "}", 0);
+        ++flooded;
+      } catch (const mqtt::exception&) {
+        std::this_thread::sleep_for(1ms);  // paho's send queue is full: as fast as the broker takes them
+      }
+    }
+  });
+  std::this_thread::sleep_for(500ms);
+  const json reply = ask("Lights on", 30s);
+  flooding = false;
+  flood.join();
+  std::printf("flood: %ld state messages published during the call\n", flooded.load());
+  ASSERT_EQ(reply["tool_calls"].size(), 1u) << reply.dump();
+  EXPECT_EQ(reply["tool_calls"][0]["ok"], true) << reply.dump();
+  EXPECT_GT(flooded.load(), 1000);
+  EXPECT_TRUE(bridge_->running());
+  EXPECT_EQ(commands_on("zigbee2mqtt/living_room/set"), 1u);
 }
 
 }  // namespace

@@ -112,7 +112,7 @@ TEST(Config, UnknownKeyIsAnErrorWithPosition) {
   EXPECT_EQ(only_error(std::string(minimal) + "mqtt:\n  urll: mqtt://x\n"),
             "test.yaml:4:3: mqtt.urll: unknown key (known keys here: ca_file, client_id, keepalive, "
             "max_prompt_bytes, "
-            "max_queued_prompts, password_file, topic_prefix, url, username)");
+            "max_queued_prompts, password_file, persistent_prompts, topic_prefix, url, username)");
 }
 
 TEST(Config, MissingModel) {

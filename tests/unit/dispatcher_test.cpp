@@ -135,6 +135,19 @@ TEST_F(DispatcherTest, SilentDeviceTimesOutWithAnHonestError) {
             "device may still act");
 }
 
+TEST_F(DispatcherTest, ADeviceReportingSomethingElseTimesOutSayingWhatItReported) {
+  auto answers = call("c1", "set_light", {{"room", "kitchen"}, {"state", "ON"}});
+  settle();
+  for (int i = 0; i < 5000; ++i)
+    device_says("z2m/kitchen", R"({"state":"OFF","linkquality":)" + std::to_string(i) + "}");
+  run_for(std::chrono::milliseconds(400));
+  ASSERT_EQ(answers->size(), 1u);
+  EXPECT_EQ(
+      error_of((*answers)[0]),
+      "timeout: no matching state from z2m/kitchen within 200ms (5000 other reports, the last: "
+      "{\"linkquality\":4999,\"state\":\"OFF\"}); the command was published and the device may still act");
+}
+
 TEST_F(DispatcherTest, LateAnswerIsNotTakenForTheNextCommand) {
   auto first = call("c1", "set_light", {{"room", "kitchen"}, {"state", "ON"}});
   run_for(std::chrono::milliseconds(400));
