@@ -13,6 +13,7 @@
 #include "app/bridge.hpp"
 #include "common/duration.hpp"
 #include "common/log.hpp"
+#include "common/probe.hpp"
 #include "config/loader.hpp"
 #include "config/secrets.hpp"
 #include "systemd/notifier.hpp"
@@ -207,6 +208,7 @@ int main(int argc, char** argv) {
     notifier.ready(bridge.status_text());
     notifier.start_watchdog();
     io.run();
+    lb::probe::write_report();
     lb::log::notice("exit", "code=0");
     return exit_ok;
   } catch (const std::exception& e) {

@@ -7,6 +7,7 @@
 
 #include "common/duration.hpp"
 #include "common/log.hpp"
+#include "common/probe.hpp"
 #include "common/utf8.hpp"
 #include "live/protocol.hpp"
 
@@ -256,6 +257,7 @@ void bridge::on_server_message(live::server_message& msg) {
     turn_->text += audio ? msg.content->output_transcription : msg.content->text;
   }
   if (msg.go_away) on_go_away(*msg.go_away);
+  if (!msg.function_calls.empty()) probe::begin_at(probe::stage::frame_to_publish, msg.received_at);
   std::size_t index = 0;
   for (auto& call : msg.function_calls) {
     if (++index > cfg_.live.max_calls_per_tool_call) {

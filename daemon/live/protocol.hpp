@@ -58,6 +58,7 @@ struct server_message {
   };
   std::optional<resumption_update> resumption;
   std::optional<json> usage;
+  std::chrono::steady_clock::time_point received_at{};  // when the frame's read completed
   // Parts of the frame that were present but unusable (a call without an id, a field of the wrong
   // type). The rest of the frame is still used.
   std::vector<std::string> problems;

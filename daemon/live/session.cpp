@@ -19,6 +19,7 @@
 
 #include "common/duration.hpp"
 #include "common/log.hpp"
+#include "common/probe.hpp"
 #include "common/url.hpp"
 
 namespace lb::live {
@@ -102,6 +103,7 @@ class connection : public session::connection_base, public std::enable_shared_fr
         co_return;
       }
       queue_.pop_front();
+      probe::end(probe::stage::ack_to_response);
     }
   }
 
@@ -332,6 +334,7 @@ void session::run() {
             for (;;) {
               co_await conn->ws().async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
               if (ec) break;
+              const auto received_at = std::chrono::steady_clock::now();
               const std::string frame = beast::buffers_to_string(buffer.data());
               buffer.consume(buffer.size());
               if (log::enabled(log::level::debug)) log::debug("live.in", summarize_frame(frame));
@@ -342,6 +345,7 @@ void session::run() {
                 continue;
               }
               auto& msg = std::get<server_message>(parsed);
+              msg.received_at = received_at;
               for (const auto& problem : msg.problems) log::warning("live.bad_field", log::quote(problem));
               if (!ready_) {
                 if (!msg.setup_complete) {

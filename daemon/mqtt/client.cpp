@@ -8,7 +8,9 @@
 
 #include "common/duration.hpp"
 #include "common/log.hpp"
+#include "common/probe.hpp"
 #include "common/url.hpp"
+#include "mqtt/tcp_nodelay.hpp"
 
 namespace lb::mqtt {
 namespace asio = boost::asio;
@@ -81,6 +83,7 @@ class client::impl {
         handlers_(std::move(h)),
         v5_(kind == session_kind::clean_v5),
         uri_(paho_uri(*parse_url(cfg.url))),
+        broker_port_(static_cast<std::uint16_t>(std::stoi(parse_url(cfg.url)->port))),
         cli_(uri_, cfg.client_id, ::mqtt::create_options(v5_ ? MQTTVERSION_5 : MQTTVERSION_3_1_1)),
         retry_timer_(io),
         connect_listener_(io,
@@ -116,12 +119,16 @@ class client::impl {
     // Kept for the client's lifetime: paho 1.2 does not copy everything it points into.
     options_ = builder.finalize();
 
-    cli_.set_connected_handler([this](const std::string&) { post([this] { on_connected(); }); });
+    cli_.set_connected_handler([this](const std::string&) {
+      set_tcp_nodelay_towards(broker_port_);  // here, before anything is sent on the new socket
+      post([this] { on_connected(); });
+    });
     cli_.set_connection_lost_handler([this](const std::string& cause) {
       post([this, cause] { on_lost(cause.empty() ? std::string("connection lost") : cause); });
     });
     cli_.set_message_callback([this](::mqtt::const_message_ptr msg) {
       tools::incoming_message in;
+      in.received_at = std::chrono::steady_clock::now();
       in.topic = msg->get_topic();
       in.payload = msg->to_string();
       in.retained = msg->is_retained();
@@ -255,6 +262,7 @@ class client::impl {
     if (!props.empty()) msg->set_properties(props);
     try {
       cli_.publish(msg, nullptr, *new posting_listener(io_, std::move(done)));
+      probe::end(probe::stage::frame_to_publish);
     } catch (const ::mqtt::exception& e) {
       post([done = std::move(done), why = std::string(e.what())] { done(why); });
     }
@@ -315,6 +323,7 @@ class client::impl {
   handlers handlers_;
   bool v5_;
   std::string uri_;
+  std::uint16_t broker_port_;
   ::mqtt::async_client cli_;
   ::mqtt::connect_options options_;
   asio::steady_timer retry_timer_;

@@ -8,6 +8,7 @@
 
 #include "common/duration.hpp"
 #include "common/log.hpp"
+#include "common/probe.hpp"
 #include "tools/ack_match.hpp"
 
 namespace lb::tools {
@@ -254,6 +255,7 @@ void dispatcher::on_listened_message(pending& p, const incoming_message& msg) {
         p.last_mismatch = actual;
         return;
       }
+      probe::begin_at(probe::stage::ack_to_response, msg.received_at);
       finish(p.seq, ok_outcome(json{{"status", "confirmed"}, {"topic", msg.topic}, {"state", actual}}));
       return;
     }

@@ -3,6 +3,7 @@
 // fed incoming MQTT messages, so it is tested without a broker. Runs on the io thread only.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -45,6 +46,7 @@ struct incoming_message {
   std::string payload;
   bool retained = false;
   std::string correlation_data;
+  std::chrono::steady_clock::time_point received_at{};  // in paho's callback, before the hop to the io thread
 };
 
 // The MQTT side as the dispatcher needs it. Called on the io thread.

@@ -135,7 +135,7 @@ class server_connection final : public fake_live_server::connection,
         close(1007, "Invalid JSON payload received.");
         continue;
       }
-      st_.record(message);
+      if (st_.opts.keep_messages || setup_.is_null()) st_.record(message);
       if (setup_.is_null()) {
         if (!message.contains("setup")) {
           close(1007, "Request contains an invalid argument.");

@@ -30,6 +30,7 @@ class fake_live_server {
     std::string private_key_file;
     std::string api_key = "test-key";  // expected x-goog-api-key; empty = accept anything
     bool answer_setup = true;          // false: never send setupComplete (a silent bad setup)
+    bool keep_messages = true;         // false: received() stays empty (the benchmark's millions)
   };
   class connection;
   // Decides what a setup gets (send setupComplete, close with 1007, stay silent); when set, it

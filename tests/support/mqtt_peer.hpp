@@ -24,6 +24,9 @@ struct seen_message {
   std::string correlation_data;
 };
 
+// The port of a "tcp://host:port" URI.
+std::uint16_t port_of(const std::string& broker_uri);
+
 class mqtt_peer {
  public:
   using handler = std::function<void(mqtt_peer&, const seen_message&)>;

@@ -37,8 +37,10 @@ notify_socket::notify_socket(std::string path) : path_(std::move(path)) {
       if (fds[1].revents != 0) return;
       const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
       if (n <= 0) continue;
+      const auto now = std::chrono::steady_clock::now();
       std::lock_guard lock(mutex_);
       messages_.emplace_back(buf, static_cast<std::size_t>(n));
+      arrivals_.push_back(now);
     }
   });
 }
@@ -50,6 +52,11 @@ notify_socket::~notify_socket() {
   ::close(stop_pipe_[0]);
   ::close(stop_pipe_[1]);
   ::unlink(path_.c_str());
+}
+
+std::chrono::steady_clock::time_point notify_socket::arrived_at(std::size_t index) const {
+  std::lock_guard lock(mutex_);
+  return arrivals_.at(index);
 }
 
 std::vector<std::string> notify_socket::messages() const {

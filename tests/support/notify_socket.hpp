@@ -21,6 +21,8 @@ class notify_socket {
   // Waits for a datagram with a line starting with `line` (e.g. "READY=1"); its index or -1.
   int wait_for(const std::string& line, std::chrono::milliseconds timeout, std::size_t from = 0) const;
   std::size_t count(const std::string& line) const;
+  // When datagram `index` arrived (stamped by the reader thread as it took it in).
+  std::chrono::steady_clock::time_point arrived_at(std::size_t index) const;
 
  private:
   std::string path_;
@@ -28,6 +30,7 @@ class notify_socket {
   int stop_pipe_[2] = {-1, -1};
   mutable std::mutex mutex_;
   std::vector<std::string> messages_;
+  std::vector<std::chrono::steady_clock::time_point> arrivals_;
   std::thread reader_;
 };
 

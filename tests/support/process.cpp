@@ -160,9 +160,11 @@ mosquitto_broker::mosquitto_broker(const temp_dir& dir) : dir_(dir), port_(free_
 }
 
 void mosquitto_broker::start() {
-  dir_.write("mosquitto.conf", "listener " + std::to_string(port_) +
-                                   " 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stdout\n"
-                                   "log_type error\nlog_type warning\nlog_type notice\n");
+  dir_.write("mosquitto.conf",
+             "listener " + std::to_string(port_) +
+                 " 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\n"
+                 "log_dest stdout\n"
+                 "log_type error\nlog_type warning\nlog_type notice\n");
   proc_.emplace(std::vector<std::string>{"mosquitto", "-c", dir_.file("mosquitto.conf")},
                 dir_.file("mosquitto.log"));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

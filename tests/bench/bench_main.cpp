@@ -1,0 +1,502 @@
+// livebridge-bench: the tool round trip, throughput, memory, idle CPU and start-up of the real
+// livebridge binary, side by side with the MQTT floor, in one run. Not a test: it prints a table
+// and writes JSON; tests/bench/run-bench.sh builds what it needs and calls it.
+//
+// The parts: a private mosquitto (set_tcp_nodelay, as deploy/ recommends), an instantly
+// acknowledging simulated zigbee2mqtt bridge, the fake Live server over TLS driven by this
+// program, and livebridge itself. The floor is a minimal MQTT client doing the same set → state
+// round trip through the same broker and simulator.
+#include <dirent.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <mqtt/async_client.h>
+#include <nlohmann/json.hpp>
+
+#include "devices.hpp"
+#include "fake_live_server.hpp"
+#include "mqtt/tcp_nodelay.hpp"
+#include "notify_socket.hpp"
+#include "process.hpp"
+
+namespace lb::bench {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using clock = std::chrono::steady_clock;
+using test::fake_live_server;
+
+constexpr int device_count = 16;
+
+struct options {
+  std::string binary;
+  long calls = 10000;     // sequential round trips, and the floor's
+  long long_calls = 0;    // then this many more, to compare memory after 10k and after 100k
+  long batches = 1000;    // throughput: toolCalls of 16 calls each
+  int idle_seconds = 60;  // idle CPU is measured over this
+  int startups = 5;       // start-up to READY=1, median of this many
+  std::string log_level = "info";
+  std::string json_file;
+};
+
+long long ns_since(clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - t).count();
+}
+
+struct percentiles {
+  double p50 = 0, p90 = 0, p99 = 0, max = 0;  // microseconds
+  std::size_t n = 0;
+};
+
+percentiles summarize(std::vector<long long> ns) {
+  percentiles p;
+  p.n = ns.size();
+  if (ns.empty()) return p;
+  std::sort(ns.begin(), ns.end());
+  auto at = [&](double q) {
+    const auto i =
+        static_cast<std::size_t>(std::max(0.0, q * static_cast<double>(ns.size()) - 1.0 + 0.999999));
+    return static_cast<double>(ns[std::min(i, ns.size() - 1)]) / 1000.0;
+  };
+  p.p50 = at(0.50);
+  p.p90 = at(0.90);
+  p.p99 = at(0.99);
+  p.max = static_cast<double>(ns.back()) / 1000.0;
+  return p;
+}
+
+json to_json(const percentiles& p) {
+  return json{{"n", p.n}, {"p50_us", p.p50}, {"p90_us", p.p90}, {"p99_us", p.p99}, {"max_us", p.max}};
+}
+
+// From /proc: resident and peak resident memory in KiB.
+struct memory {
+  long rss_kb = 0, hwm_kb = 0;
+};
+memory memory_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  memory m;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) m.rss_kb = std::stol(line.substr(6));
+    if (line.rfind("VmHWM:", 0) == 0) m.hwm_kb = std::stol(line.substr(6));
+  }
+  return m;
+}
+
+// CPU time of every thread of `pid`, in nanoseconds (schedstat, not the 10 ms tick of /proc/stat).
+long long cpu_ns(pid_t pid) {
+  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
+  long long total = 0;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (const dirent* e = ::readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      std::ifstream in(dir + "/" + e->d_name + "/schedstat");
+      long long ran = 0;
+      if (in >> ran) total += ran;
+    }
+    ::closedir(d);
+  }
+  return total;
+}
+
+// The floor: publish a set, wait for the state that answers it, publish the next from the
+// message callback, the way an event-driven client would. The same library, broker and device.
+std::vector<long long> measure_floor(const std::string& broker_uri, long calls) {
+  ::mqtt::async_client cli(broker_uri, "bench-floor", ::mqtt::create_options(MQTTVERSION_5));
+  std::mutex mutex;
+  std::condition_variable finished;
+  std::vector<long long> samples;
+  samples.reserve(static_cast<std::size_t>(calls));
+  clock::time_point sent_at;
+  long index = 0;
+  bool done = false;
+  auto send = [&] {
+    const std::string state = index % 2 == 0 ? "ON" : "OFF";
+    sent_at = clock::now();
+    cli.publish(::mqtt::make_message("zigbee2mqtt/bench/set", json{{"state", state}}.dump(), 1, false));
+  };
+  cli.set_message_callback([&](::mqtt::const_message_ptr msg) {
+    const json state = json::parse(msg->to_string(), nullptr, false);
+    const std::string wanted = index % 2 == 0 ? "ON" : "OFF";
+    if (!state.is_object() || state.value("state", "") != wanted) return;
+    samples.push_back(ns_since(sent_at));
+    if (++index == calls) {
+      std::lock_guard lock(mutex);
+      done = true;
+      finished.notify_all();
+      return;
+    }
+    send();
+  });
+  cli.connect(::mqtt::connect_options_builder().mqtt_version(MQTTVERSION_5).clean_start(true).finalize())
+      ->wait();
+  lb::mqtt::set_tcp_nodelay_towards(test::port_of(broker_uri));  // as livebridge does
+  cli.subscribe("zigbee2mqtt/bench", 1)->wait();
+  send();
+  std::unique_lock lock(mutex);
+  finished.wait(lock, [&] { return done; });
+  lock.unlock();
+  cli.disconnect()->wait();
+  return samples;
+}
+
+// The model's side, played on the fake server's thread.
+class bench_model {
+ public:
+  void attach(fake_live_server& server) {
+    server.on_setup([this](fake_live_server::connection& conn, const json&) {
+      conn.send(json{{"setupComplete", json::object()}});
+      {
+        std::lock_guard lock(mutex_);
+        conn_ = &conn;
+      }
+      changed_.notify_all();
+      poll();
+    });
+  }
+  bool wait_connected(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return conn_ != nullptr; });
+  }
+
+  // Sequential round trips: one call per toolCall, alternating on/off.
+  std::vector<long long> round_trips(long calls) {
+    run_phase(phase::round_trip, calls);
+    return std::move(samples_);
+  }
+  // toolCalls of 16 calls to 16 devices, back to back; returns calls per second.
+  double throughput(long batches, long& answered, long& failed) {
+    const auto started = clock::now();
+    run_phase(phase::throughput, batches);
+    const double seconds = static_cast<double>(ns_since(started)) / 1e9;
+    answered = answered_;
+    failed = failed_;
+    return static_cast<double>(answered_) / seconds;
+  }
+  long failed() const { return failed_; }
+
+  void on_message(fake_live_server::connection& conn, const json& msg) {
+    if (!msg.contains("toolResponse")) return;
+    for (const auto& r : msg["toolResponse"]["functionResponses"]) {
+      ++answered_;
+      if (!r["response"].contains("output")) ++failed_;
+    }
+    if (current_ == phase::round_trip) {
+      samples_.push_back(ns_since(sent_at_));
+      next_round_trip(conn);
+    } else if (current_ == phase::throughput && --outstanding_ == 0) {
+      next_batch(conn);
+    }
+  }
+
+ private:
+  enum class phase { idle, round_trip, throughput };
+
+  void run_phase(phase p, long count) {
+    answered_ = 0;
+    failed_ = 0;
+    samples_.clear();
+    samples_.reserve(static_cast<std::size_t>(count));
+    remaining_ = count;
+    requested_ = p;
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return finished_; });
+    finished_ = false;
+  }
+
+  // Hands the phase the main thread asked for to the server thread.
+  void poll() {
+    conn_->after(1ms, [this] {
+      const phase p = requested_.exchange(phase::idle);
+      if (p != phase::idle) {
+        current_ = p;
+        if (p == phase::round_trip) next_round_trip(*conn_);
+        if (p == phase::throughput) next_batch(*conn_);
+      }
+      poll();
+    });
+  }
+
+  void finish() {
+    current_ = phase::idle;
+    std::lock_guard lock(mutex_);
+    finished_ = true;
+    changed_.notify_all();
+  }
+
+  void next_round_trip(fake_live_server::connection& conn) {
+    if (remaining_-- == 0) return finish();
+    const json call = {{"id", fake_live_server::new_call_id()},
+                       {"name", "set_light"},
+                       {"args", {{"room", "bench"}, {"state", remaining_ % 2 ? "ON" : "OFF"}}}};
+    const json frame = {{"toolCall", {{"functionCalls", json::array({call})}}}};
+    sent_at_ = clock::now();
+    conn.send(frame);
+  }
+
+  void next_batch(fake_live_server::connection& conn) {
+    if (remaining_-- == 0) return finish();
+    json calls = json::array();
+    for (int d = 0; d < device_count; ++d) {
+      calls.push_back({{"id", fake_live_server::new_call_id()},
+                       {"name", "set_light"},
+                       {"args", {{"room", device_name(d)}, {"state", remaining_ % 2 ? "ON" : "OFF"}}}});
+    }
+    outstanding_ = device_count;
+    conn.send(json{{"toolCall", {{"functionCalls", calls}}}});
+  }
+
+ public:
+  static std::string device_name(int d) { return (d < 10 ? "dev0" : "dev") + std::to_string(d); }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  fake_live_server::connection* conn_ = nullptr;  // used only on the server thread after setup
+  std::atomic<phase> requested_{phase::idle};
+  bool finished_ = false;
+  // Server thread only while a phase runs; the main thread reads them after it finished.
+  phase current_ = phase::idle;
+  long remaining_ = 0;
+  int outstanding_ = 0;
+  long answered_ = 0;
+  long failed_ = 0;
+  clock::time_point sent_at_;
+  std::vector<long long> samples_;
+};
+
+std::string bench_config(const fake_live_server& server, const test::mosquitto_broker& broker,
+                         const test::test_pki& pki) {
+  std::string rooms = "bench";
+  for (int d = 0; d < device_count; ++d) rooms += ", " + bench_model::device_name(d);
+  return "live:\n  url: " + server.url() +
+         "\n  model: models/gemini-live-2.5-flash-preview\n  ca_file: " + pki.ca_cert +
+         "\nmqtt:\n  url: " + broker.url() +
+         "\n  client_id: lb-bench\n"
+         "tools:\n"
+         "  - name: set_light\n"
+         "    parameters:\n"
+         "      properties:\n"
+         "        room: {type: string, enum: [" +
+         rooms +
+         "]}\n"
+         "        state: {type: string, enum: [\"ON\", \"OFF\"]}\n"
+         "      required: [room, state]\n"
+         "    publish: {topic: \"zigbee2mqtt/{{room}}/set\", payload: {state: \"{{state}}\"}}\n"
+         "    ack: {topic: \"zigbee2mqtt/{{room}}\", match: {state: \"{{state}}\"}, timeout: 5s}\n";
+}
+
+std::vector<long long> read_probe(const std::string& file, const char* key, std::size_t first) {
+  std::ifstream in(file);
+  std::stringstream text;
+  text << in.rdbuf();
+  const json doc = json::parse(text.str(), nullptr, false);
+  std::vector<long long> out;
+  if (!doc.is_object() || !doc.contains(key)) return out;
+  for (const auto& v : doc[key]) {
+    if (out.size() == first) break;
+    out.push_back(v.get<long long>());
+  }
+  return out;
+}
+
+int run(const options& opt) {
+  test::temp_dir dir;
+  test::test_pki pki(dir);
+  test::mosquitto_broker broker(dir);
+  std::set<std::string> names{"bench"};
+  for (int d = 0; d < device_count; ++d) names.insert(bench_model::device_name(d));
+  test::z2m_bridge z2m(broker.uri(), names);
+
+  std::printf(
+      "livebridge-bench: %ld round trips, %ld more for the memory comparison, %ld×16 throughput calls\n",
+      opt.calls, opt.long_calls, opt.batches);
+  std::fflush(stdout);
+
+  // 1. The floor first, alone on the broker.
+  const auto floor = summarize(measure_floor(broker.uri(), opt.calls));
+
+  bench_model model;
+  fake_live_server::options so;
+  so.cert_chain_file = pki.server_cert;
+  so.private_key_file = pki.server_key;
+  so.keep_messages = false;
+  so.api_key = "bench-key";
+  fake_live_server server(
+      so, [&model](fake_live_server::connection& c, const json& m) { model.on_message(c, m); });
+  model.attach(server);
+  dir.write("livebridge.yaml", bench_config(server, broker, pki));
+  dir.write("gemini-api-key", "bench-key\n");
+  std::map<std::string, std::string> env{{"CREDENTIALS_DIRECTORY", dir.path()},
+                                         {"GEMINI_API_KEY", ""},
+                                         {"LIVEBRIDGE_PROBE_FILE", dir.file("probes.json")}};
+  const std::vector<std::string> argv{opt.binary, "--config", dir.file("livebridge.yaml"), "--log-level",
+                                      opt.log_level};
+
+  // 2. Start-up: process start → READY=1, with broker and server local.
+  std::vector<long long> startups;
+  for (int i = 0; i < opt.startups; ++i) {
+    test::notify_socket notify(dir.file("notify-" + std::to_string(i)));
+    env["NOTIFY_SOCKET"] = notify.path();
+    const auto started = clock::now();
+    test::process p(argv, dir.file("startup.log"), env);
+    const int index = notify.wait_for("READY=1", 10s);
+    if (index < 0) throw std::runtime_error("no READY=1: " + p.log());
+    startups.push_back(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(notify.arrived_at(index) - started).count());
+    p.signal(SIGTERM);
+    p.wait(10s);
+  }
+  env.erase("NOTIFY_SOCKET");
+
+  // 3. The daemon under measurement.
+  test::process bridge(argv, dir.file("livebridge.log"), env);
+  if (!bridge.wait_for_log("mqtt.connected", 10s) || !bridge.wait_for_log("live.ready", 10s) ||
+      !model.wait_connected(10s))
+    throw std::runtime_error("livebridge did not come up: " + bridge.log());
+  std::this_thread::sleep_for(2s);
+  const memory idle = memory_of(bridge.pid());
+  const long long cpu_before = cpu_ns(bridge.pid());
+  std::printf("idle for %d s ...\n", opt.idle_seconds);
+  std::fflush(stdout);
+  std::this_thread::sleep_for(std::chrono::seconds(opt.idle_seconds));
+  const double idle_cpu_ms_per_min = static_cast<double>(cpu_ns(bridge.pid()) - cpu_before) / 1e6 *
+                                     (60.0 / static_cast<double>(opt.idle_seconds));
+
+  // 4. Round trips.
+  const auto round_trip = summarize(model.round_trips(opt.calls));
+  const long round_trip_failed = model.failed();
+  const memory after_calls = memory_of(bridge.pid());
+  memory after_long = after_calls;
+  if (opt.long_calls > 0) {
+    model.round_trips(opt.long_calls);
+    after_long = memory_of(bridge.pid());
+  }
+
+  // 5. Throughput.
+  long answered = 0, failed = 0;
+  const double calls_per_second = model.throughput(opt.batches, answered, failed);
+  const memory after_throughput = memory_of(bridge.pid());
+
+  bridge.signal(SIGTERM);
+  bridge.wait(10s);
+  const auto frame_to_publish = summarize(
+      read_probe(dir.file("probes.json"), "frame_to_publish_ns", static_cast<std::size_t>(opt.calls)));
+  const auto ack_to_response = summarize(
+      read_probe(dir.file("probes.json"), "ack_to_response_ns", static_cast<std::size_t>(opt.calls)));
+  const auto startup = summarize(startups);
+
+  // The report.
+  std::printf("\n%-44s %10s %10s %10s %10s\n", "tool round trip (µs)", "p50", "p90", "p99", "max");
+  auto row = [](const char* name, const percentiles& p) {
+    std::printf("%-44s %10.1f %10.1f %10.1f %10.1f\n", name, p.p50, p.p90, p.p99, p.max);
+  };
+  row("floor: MQTT client → broker → device → back", floor);
+  row("livebridge: toolCall → toolResponse", round_trip);
+  std::printf("%-44s %10.1f %10s %10.1f\n", "livebridge − floor", round_trip.p50 - floor.p50, "",
+              round_trip.p99 - floor.p99);
+  std::printf("%-44s %10.2f %10s %10.2f\n", "livebridge / floor", round_trip.p50 / floor.p50, "",
+              round_trip.p99 / floor.p99);
+  if (frame_to_publish.n > 0) {
+    row("in-process: frame read → publish handed", frame_to_publish);
+    row("in-process: ack received → response written", ack_to_response);
+  } else {
+    std::printf("(in-process probes: not in this build; configure with -DLIVEBRIDGE_PROBES=ON)\n");
+  }
+  std::printf("\nthroughput: %.0f calls/s (%ld answered, %ld failed, %ld sent)\n", calls_per_second, answered,
+              failed, opt.batches * device_count);
+  std::printf("round trips failed: %ld of %ld\n", round_trip_failed, opt.calls);
+  std::printf("RSS (MiB): idle %.1f · after %ld calls %.1f", idle.rss_kb / 1024.0, opt.calls,
+              after_calls.rss_kb / 1024.0);
+  if (opt.long_calls > 0)
+    std::printf(" · after %ld calls %.1f", opt.calls + opt.long_calls, after_long.rss_kb / 1024.0);
+  std::printf(" · after throughput %.1f · peak %.1f\n", after_throughput.rss_kb / 1024.0,
+              after_throughput.hwm_kb / 1024.0);
+  std::printf("idle CPU: %.2f ms per minute\n", idle_cpu_ms_per_min);
+  std::printf("start-up to READY=1 (ms): median %.1f, max %.1f over %zu starts\n", startup.p50 / 1000.0,
+              startup.max / 1000.0, startup.n);
+
+  if (!opt.json_file.empty()) {
+    json out = {
+        {"calls", opt.calls},
+        {"floor", to_json(floor)},
+        {"round_trip", to_json(round_trip)},
+        {"round_trip_failed", round_trip_failed},
+        {"frame_to_publish", to_json(frame_to_publish)},
+        {"ack_to_response", to_json(ack_to_response)},
+        {"throughput_calls_per_s", calls_per_second},
+        {"throughput_answered", answered},
+        {"throughput_failed", failed},
+        {"rss_kb",
+         {{"idle", idle.rss_kb},
+          {"after_calls", after_calls.rss_kb},
+          {"after_long_calls", after_long.rss_kb},
+          {"after_throughput", after_throughput.rss_kb},
+          {"peak", after_throughput.hwm_kb}}},
+        {"idle_cpu_ms_per_min", idle_cpu_ms_per_min},
+        {"startup_to_ready", to_json(startup)},
+    };
+    std::ofstream(opt.json_file) << out.dump(2) << "\n";
+  }
+  return round_trip_failed == 0 && failed == 0 && answered == opt.batches * device_count ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace lb::bench
+
+int main(int argc, char** argv) {
+  lb::bench::options opt;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::runtime_error(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--binary")
+      opt.binary = value();
+    else if (a == "--calls")
+      opt.calls = std::stol(value());
+    else if (a == "--long-calls")
+      opt.long_calls = std::stol(value());
+    else if (a == "--batches")
+      opt.batches = std::stol(value());
+    else if (a == "--idle-seconds")
+      opt.idle_seconds = std::stoi(value());
+    else if (a == "--startups")
+      opt.startups = std::stoi(value());
+    else if (a == "--log-level")
+      opt.log_level = value();
+    else if (a == "--json")
+      opt.json_file = value();
+    else {
+      std::fprintf(stderr,
+                   "usage: livebridge-bench --binary PATH [--calls N] [--long-calls N] [--batches N] "
+                   "[--idle-seconds S] [--startups N] [--log-level L] [--json FILE]\n");
+      return 64;
+    }
+  }
+  if (opt.binary.empty()) {
+    std::fprintf(stderr, "livebridge-bench: --binary is required\n");
+    return 64;
+  }
+  try {
+    return lb::bench::run(opt);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "livebridge-bench: %s\n", e.what());
+    return 1;
+  }
+}
