@@ -284,8 +284,9 @@ void bridge::on_server_message(live::server_message& msg) {
 }
 
 void bridge::handle_function_call(live::function_call call) {
-  log::info("tool.call", "call=" + call.id + " name=" + call.name +
-                             " args=" + log::quote(log::abbreviate(json_text(call.args), 500)));
+  if (log::enabled(log::level::debug))
+    log::debug("tool.call", "call=" + call.id + " name=" + call.name +
+                                " args=" + log::quote(log::abbreviate(json_text(call.args), 500)));
   if (turn_) {
     turn_->tool_calls.push_back(json{{"id", call.id}, {"name", call.name}, {"args", call.args}});
     ++turn_->calls_pending;
@@ -294,29 +295,32 @@ void bridge::handle_function_call(live::function_call call) {
   const auto generation = session_generation_;
   dispatcher_->call(
       call.id, call.name, call.args,
-      [this, id = call.id, name = call.name, started, generation](tools::call_outcome outcome) {
+      [this, id = call.id, name = call.name, args = call.args, started,
+       generation](tools::call_outcome outcome) {
         const auto ms =
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
                 .count();
-        last_call_ = name + (outcome.ok ? " ok " : " failed ") + std::to_string(ms) + " ms";
-        log::write(outcome.ok ? log::level::info : log::level::warning, "tool.result",
-                   "call=" + id + " name=" + name + " ok=" + (outcome.ok ? "yes" : "no") +
-                       " ms=" + std::to_string(ms) +
-                       " response=" + log::quote(log::abbreviate(json_text(outcome.response), 500)));
+        // The answer first: the model is waiting for it. The writer runs before the bookkeeping
+        // posted below, so logging and STATUS= cost the round trip nothing.
+        const bool current = generation == session_generation_ && session_->ready();
+        if (current) session_->send(live::build_tool_response(id, name, outcome.response));
         record_call_result(id, outcome.ok, outcome.response);
-        notify_status();
-        if (generation != session_generation_ || !session_->ready()) {
-          log::warning("tool.answer_dropped",
-                       "call=" + id + " reason=\"the session it came from has ended\"");
-        } else {
-          session_->send(live::build_tool_response(id, name, outcome.response));
-        }
-        if (!turn_) {
-          asio::post(io_, [this] {
+        asio::post(io_, [this, id, name, args, ms, current, outcome = std::move(outcome)] {
+          last_call_ = name + (outcome.ok ? " ok " : " failed ") + std::to_string(ms) + " ms";
+          log::write(outcome.ok ? log::level::info : log::level::warning, "tool.result",
+                     "call=" + id + " name=" + name +
+                         " args=" + log::quote(log::abbreviate(json_text(args), 300)) +
+                         " ok=" + (outcome.ok ? "yes" : "no") + " ms=" + std::to_string(ms) +
+                         " response=" + log::quote(log::abbreviate(json_text(outcome.response), 500)));
+          if (!current)
+            log::warning("tool.answer_dropped",
+                         "call=" + id + " reason=\"the session it came from has ended\"");
+          notify_status();
+          if (!turn_) {
             apply_pending_reload();
             renew_if_quiet();
-          });
-        }
+          }
+        });
       });
 }
 

@@ -28,6 +28,16 @@ struct live_config {
   std::optional<std::string> ca_file;       // extra trusted CAs (PEM); the system store always
   modality response_modality = modality::text;
   std::string system_instruction;  // empty = none
+  std::string voice;     // AUDIO: a prebuilt voice ("Kore", "Puck", …); empty = the model's default
+  std::string language;  // AUDIO: BCP-47 code of the spoken answer ("en-US"); empty = automatic
+  struct audio_output {
+    // Where each turn's spoken answer is written as a WAV file; empty = $STATE_DIRECTORY/audio, or
+    // no files at all when there is no state directory either.
+    std::optional<std::string> directory;
+    std::size_t keep_files = 100;      // the oldest beyond this are deleted
+    bool publish = false;              // also publish the WAV bytes on <prefix>/audio (a speaker satellite)
+    milliseconds max_duration = 300s;  // longer answers are cut here (memory stays bounded)
+  } audio;
   std::vector<builtin_tool> builtin_tools;
   milliseconds connect_timeout = 10s;  // DNS + TCP + TLS + WebSocket upgrade
   milliseconds setup_timeout = 10s;    // setup sent → setupComplete
@@ -58,6 +68,7 @@ struct mqtt_config {
   // The prompt topic on its own lasting MQTT session (client id `<client_id>-prompts`), so QoS 1
   // prompts published while livebridge is stopped or restarting wait in the broker.
   bool persistent_prompts = true;
+  bool events = true;  // one JSON message per turn start/end and tool call/result on <prefix>/event
 };
 
 struct config {
@@ -69,10 +80,11 @@ struct config {
 
 // Topics under mqtt.topic_prefix.
 struct topics {
-  std::string prompt, reply, availability, response;
+  std::string prompt, reply, availability, response, event, audio;
   static topics for_config(const mqtt_config& m) {
     const std::string& p = m.topic_prefix;
-    return {p + "/prompt", p + "/reply", p + "/availability", p + "/response/" + m.client_id};
+    return {p + "/prompt", p + "/reply", p + "/availability", p + "/response/" + m.client_id,
+            p + "/event",  p + "/audio"};
   }
 };
 

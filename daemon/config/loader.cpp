@@ -215,10 +215,26 @@ void read_live(reader& r, const YAML::Node& n, live_config& live) {
   const std::string path = "live";
   if (!r.expect_map(n, path)) return;
   r.check_keys(n, path,
-               {"url", "model", "api_key_file", "ca_file", "response_modality", "system_instruction",
-                "builtin_tools", "connect_timeout", "setup_timeout", "turn_timeout", "reconnect_delay_max",
-                "max_frame_bytes", "idle_timeout", "max_calls_per_tool_call", "session_resumption",
-                "state_directory", "context_compression"});
+               {"url",
+                "model",
+                "api_key_file",
+                "ca_file",
+                "response_modality",
+                "system_instruction",
+                "builtin_tools",
+                "connect_timeout",
+                "setup_timeout",
+                "turn_timeout",
+                "reconnect_delay_max",
+                "max_frame_bytes",
+                "idle_timeout",
+                "max_calls_per_tool_call",
+                "session_resumption",
+                "state_directory",
+                "context_compression",
+                "voice",
+                "language",
+                "audio"});
   if (r.read_string(n, path, "url", live.url)) {
     const auto u = parse_url(live.url);
     if (!u || (u->scheme != "ws" && u->scheme != "wss")) {
@@ -247,6 +263,18 @@ void read_live(reader& r, const YAML::Node& n, live_config& live) {
               "native-audio models answer only in AUDIO; set live.response_modality: AUDIO");
   }
   r.read_string(n, path, "system_instruction", live.system_instruction);
+  r.read_string(n, path, "voice", live.voice);
+  r.read_string(n, path, "language", live.language);
+  if (const YAML::Node a = n["audio"]) {
+    const std::string apath = "live.audio";
+    if (r.expect_map(a, apath)) {
+      r.check_keys(a, apath, {"directory", "keep_files", "publish", "max_duration"});
+      r.read_optional_string(a, apath, "directory", live.audio.directory);
+      r.read_integer(a, apath, "keep_files", live.audio.keep_files, 1, 1'000'000);
+      r.read_bool(a, apath, "publish", live.audio.publish);
+      r.read_duration(a, apath, "max_duration", live.audio.max_duration, 1s, 3600s);
+    }
+  }
   if (const YAML::Node b = n["builtin_tools"]) {
     if (!b.IsSequence()) {
       r.error(b, "live.builtin_tools",
@@ -293,7 +321,7 @@ void read_mqtt(reader& r, const YAML::Node& n, mqtt_config& mqtt) {
   if (!r.expect_map(n, path)) return;
   r.check_keys(n, path,
                {"url", "client_id", "username", "password_file", "ca_file", "topic_prefix", "keepalive",
-                "max_prompt_bytes", "max_queued_prompts", "persistent_prompts"});
+                "max_prompt_bytes", "max_queued_prompts", "persistent_prompts", "events"});
   if (r.read_string(n, path, "url", mqtt.url)) {
     const auto u = parse_url(mqtt.url);
     if (!u || u->scheme == "ws" || u->scheme == "wss") {
@@ -321,6 +349,7 @@ void read_mqtt(reader& r, const YAML::Node& n, mqtt_config& mqtt) {
   r.read_integer(n, path, "max_prompt_bytes", mqtt.max_prompt_bytes, 16, 16LL << 20);
   r.read_integer(n, path, "max_queued_prompts", mqtt.max_queued_prompts, 1, 100000);
   r.read_bool(n, path, "persistent_prompts", mqtt.persistent_prompts);
+  r.read_bool(n, path, "events", mqtt.events);
 }
 
 std::optional<tools::param_schema> read_schema(reader& r, const YAML::Node& n, const std::string& path,

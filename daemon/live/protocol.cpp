@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "audio/wav.hpp"
+#include "common/base64.hpp"
 #include "common/log.hpp"
 
 namespace lb::live {
@@ -21,11 +23,9 @@ bool flag(const json& obj, const char* camel, const char* snake) {
   return v != nullptr && v->is_boolean() && v->get<bool>();
 }
 
-std::size_t base64_decoded_size(const std::string& b64) {
-  std::size_t padding = 0;
-  if (!b64.empty() && b64.back() == '=') ++padding;
-  if (b64.size() > 1 && b64[b64.size() - 2] == '=') ++padding;
-  return b64.size() / 4 * 3 - padding;
+std::string string_member(const json& obj, const char* key) {
+  const json* v = member(obj, key);
+  return v != nullptr && v->is_string() ? v->get<std::string>() : std::string();
 }
 
 void parse_content(const json& sc, server_message& out) {
@@ -45,9 +45,28 @@ void parse_content(const json& sc, server_message& out) {
           c.text += text->get_ref<const std::string&>();
         }
         if (const json* inline_data = member(part, "inlineData", "inline_data")) {
-          if (const json* data = member(*inline_data, "data"); data != nullptr && data->is_string()) {
-            c.audio_bytes += base64_decoded_size(data->get_ref<const std::string&>());
+          const json* mime = member(*inline_data, "mimeType", "mime_type");
+          const std::string type =
+              mime != nullptr && mime->is_string() ? mime->get<std::string>() : "audio/pcm";
+          const json* data = member(*inline_data, "data");
+          if (type.rfind("audio/pcm", 0) != 0) {
+            out.problems.push_back("inlineData of type " + log::quote(type) + " ignored");
+          } else if (data == nullptr || !data->is_string() ||
+                     !base64_decode_append(data->get_ref<const std::string&>(), c.audio_pcm)) {
+            out.problems.push_back("inlineData.data is not base64");
+          } else {
+            c.audio_rate = audio::pcm_rate_of(type, 24000);
           }
+        }
+        if (const json* code = member(part, "executableCode", "executable_code");
+            code != nullptr && code->is_object()) {
+          c.code.push_back(
+              {{"language", string_member(*code, "language")}, {"code", string_member(*code, "code")}});
+        }
+        if (const json* result = member(part, "codeExecutionResult", "code_execution_result");
+            result != nullptr && result->is_object()) {
+          c.code_results.push_back(
+              {{"outcome", string_member(*result, "outcome")}, {"output", string_member(*result, "output")}});
         }
       }
     } else if (parts != nullptr) {
@@ -63,6 +82,8 @@ void parse_content(const json& sc, server_message& out) {
       }
     }
   }
+  if (const json* g = member(sc, "groundingMetadata", "grounding_metadata"); g != nullptr && g->is_object())
+    c.grounding = *g;
   c.generation_complete = flag(sc, "generationComplete", "generation_complete");
   c.turn_complete = flag(sc, "turnComplete", "turn_complete");
   out.content = std::move(c);
@@ -143,8 +164,15 @@ std::string build_setup(const config::live_config& live, const std::vector<tools
                                                                  : json{{"codeExecution", json::object()}});
   }
   if (!tool_list.empty()) setup["tools"] = std::move(tool_list);
-  // In AUDIO modality the reply text is the transcript of what the model said.
-  if (audio) setup["outputAudioTranscription"] = json::object();
+  if (audio) {
+    json speech = json::object();
+    if (!live.voice.empty()) speech["voiceConfig"] = {{"prebuiltVoiceConfig", {{"voiceName", live.voice}}}};
+    if (!live.language.empty()) speech["languageCode"] = live.language;
+    if (!speech.empty()) setup["generationConfig"]["speechConfig"] = std::move(speech);
+    // The reply text is the transcript of what the model said; voice input gets its own.
+    setup["outputAudioTranscription"] = json::object();
+    setup["inputAudioTranscription"] = json::object();
+  }
   if (live.session_resumption) setup["sessionResumption"] = json::object();
   if (live.compression.enabled) {
     setup["contextWindowCompression"] = {

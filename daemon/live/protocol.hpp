@@ -36,10 +36,14 @@ struct function_call {
 };
 
 struct server_content {
-  std::string text;                  // the turn's text parts, thoughts left out
-  std::string output_transcription;  // what the model said, in AUDIO modality
-  std::string input_transcription;
-  std::size_t audio_bytes = 0;  // decoded size of inlineData audio in this frame
+  std::string text;                   // the turn's text parts, thoughts left out
+  std::string output_transcription;   // what the model said, in AUDIO modality
+  std::string input_transcription;    // what the user said, for voice input
+  std::string audio_pcm;              // inlineData audio of this frame, decoded: PCM16LE mono
+  std::uint32_t audio_rate = 24000;   // from the MIME type; 24 kHz when it names none
+  json code = json::array();          // code-execution tool: [{"language", "code"}]
+  json code_results = json::array();  // [{"outcome", "output"}]
+  std::optional<json> grounding;      // google_search: groundingMetadata as sent
   bool turn_complete = false;
   bool generation_complete = false;
   bool interrupted = false;

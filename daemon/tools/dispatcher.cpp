@@ -107,7 +107,8 @@ void dispatcher::call(std::string call_id, std::string name, json args, done_han
     auto& queue = device_queues_[ref.device_key];
     queue.push_back(ref.seq);
     if (queue.size() > 1) {
-      log::debug("tool.queued", "call=" + ref.call_id + " device=" + log::quote(ref.device_key));
+      if (log::enabled(log::level::debug))
+        log::debug("tool.queued", "call=" + ref.call_id + " device=" + log::quote(ref.device_key));
       return;  // another command to this device is in flight; start_next_for_device runs it later
     }
   }
@@ -171,8 +172,9 @@ void dispatcher::start(pending& p) {
     if (!ec) on_timeout(seq);
   });
   p.publishes_outstanding = p.messages.size();
-  log::debug("tool.publish", "call=" + p.call_id + " name=" + p.tool->name +
-                                 " messages=" + std::to_string(p.messages.size()));
+  if (log::enabled(log::level::debug))
+    log::debug("tool.publish", "call=" + p.call_id + " name=" + p.tool->name +
+                                   " messages=" + std::to_string(p.messages.size()));
   const seq_t seq = p.seq;
   for (std::size_t i = 0; i < p.messages.size(); ++i) {
     publisher_.publish(p.messages[i],

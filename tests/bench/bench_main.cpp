@@ -361,12 +361,21 @@ int run(const options& opt) {
     p.signal(SIGTERM);
     p.wait(10s);
   }
-  env.erase("NOTIFY_SOCKET");
 
-  // 3. The daemon under measurement.
+  // 3. The daemon under measurement; up when its STATUS= says both sides are connected.
+  test::notify_socket notify(dir.file("notify"));
+  env["NOTIFY_SOCKET"] = notify.path();
   test::process bridge(argv, dir.file("livebridge.log"), env);
-  if (!bridge.wait_for_log("mqtt.connected", 10s) || !bridge.wait_for_log("live.ready", 10s) ||
-      !model.wait_connected(10s))
+  const auto up_by = clock::now() + 10s;
+  auto up = [&] {
+    for (const auto& m : notify.messages()) {
+      if (m.find("live: connected") != std::string::npos && m.find("mqtt: connected ·") != std::string::npos)
+        return true;
+    }
+    return false;
+  };
+  while (!up() && clock::now() < up_by) std::this_thread::sleep_for(10ms);
+  if (!up() || !model.wait_connected(10s))
     throw std::runtime_error("livebridge did not come up: " + bridge.log());
   std::this_thread::sleep_for(2s);
   const memory idle = memory_of(bridge.pid());

@@ -110,7 +110,7 @@ TEST(Config, FullToolDeclaration) {
 
 TEST(Config, UnknownKeyIsAnErrorWithPosition) {
   EXPECT_EQ(only_error(std::string(minimal) + "mqtt:\n  urll: mqtt://x\n"),
-            "test.yaml:4:3: mqtt.urll: unknown key (known keys here: ca_file, client_id, keepalive, "
+            "test.yaml:4:3: mqtt.urll: unknown key (known keys here: ca_file, client_id, events, keepalive, "
             "max_prompt_bytes, "
             "max_queued_prompts, password_file, persistent_prompts, topic_prefix, url, username)");
 }

@@ -48,11 +48,32 @@ TEST(Protocol, CoOccurringServerContentFields) {
   ASSERT_TRUE(m.content);
   EXPECT_EQ(m.content->text, "Lights are on.");  // the thought part is not the answer
   EXPECT_EQ(m.content->output_transcription, "Lights are on.");
-  EXPECT_EQ(m.content->audio_bytes, 4u);
+  EXPECT_EQ(m.content->audio_pcm, std::string(4, '\0'));
+  EXPECT_EQ(m.content->audio_rate, 24000u);
   EXPECT_TRUE(m.content->turn_complete);
   EXPECT_TRUE(m.content->generation_complete);
   ASSERT_TRUE(m.usage);
   EXPECT_EQ((*m.usage)["totalTokenCount"], 546);
+}
+
+TEST(Protocol, CodeExecutionGroundingAndBadAudio) {
+  const auto m = parse_ok(R"json({"serverContent": {"modelTurn": {"parts": [
+      {"executableCode": {"language": "PYTHON", "code": "print(2**10)"}},
+      {"codeExecutionResult": {"outcome": "OUTCOME_OK", "output": "1024\n"}},
+      {"inlineData": {"mimeType": "audio/pcm;rate=16000", "data": "AQID"}},
+      {"inlineData": {"mimeType": "audio/pcm", "data": "not base64!"}},
+      {"inlineData": {"mimeType": "image/png", "data": "AAAA"}}]},
+      "groundingMetadata": {"webSearchQueries": ["weather Berlin"],
+                            "groundingChunks": [{"web": {"uri": "https://example.org/w", "title": "Weather"}}]}}})json");
+  ASSERT_TRUE(m.content);
+  EXPECT_EQ(m.content->code, json::parse(R"json([{"language":"PYTHON","code":"print(2**10)"}])json"));
+  EXPECT_EQ(m.content->code_results, json::parse(R"json([{"outcome":"OUTCOME_OK","output":"1024\n"}])json"));
+  EXPECT_EQ(m.content->audio_pcm, "\x01\x02\x03");
+  EXPECT_EQ(m.content->audio_rate, 16000u);
+  ASSERT_TRUE(m.content->grounding);
+  EXPECT_EQ((*m.content->grounding)["webSearchQueries"][0], "weather Berlin");
+  EXPECT_EQ(m.problems, (std::vector<std::string>{"inlineData.data is not base64",
+                                                  "inlineData of type image/png ignored"}));
 }
 
 TEST(Protocol, GoAwayCancellationAndSnakeCase) {

@@ -1,0 +1,24 @@
+// WAV (RIFF, PCM) for the model's spoken answers and recorded prompts: 16-bit little-endian mono.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace lb::audio {
+
+// A complete WAV file: the 44-byte header, then `pcm`.
+std::string make_wav(std::string_view pcm, std::uint32_t sample_rate);
+
+struct pcm_audio {
+  std::string samples;  // 16-bit little-endian mono
+  std::uint32_t sample_rate = 0;
+};
+// Reads a 16-bit mono PCM WAV; nullopt with `why` set for anything else.
+std::optional<pcm_audio> parse_wav(std::string_view file, std::string& why);
+
+// The rate of an "audio/pcm;rate=24000" MIME type; `fallback` when it names none.
+std::uint32_t pcm_rate_of(std::string_view mime_type, std::uint32_t fallback);
+
+}  // namespace lb::audio
