@@ -1,10 +1,12 @@
 #include "app/bridge.hpp"
 #include "common/json_text.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <boost/asio/post.hpp>
 
+#include "audio/wav.hpp"
 #include "common/duration.hpp"
 #include "common/log.hpp"
 #include "common/probe.hpp"
@@ -59,6 +61,14 @@ bridge::bridge(asio::io_context& io, config::config cfg, config::secrets secrets
                                              static_cast<live::session_events&>(*this));
   setup_frame_ = live::build_setup(cfg_.live, cfg_.tools);
   session_->set_setup(setup_frame_);
+  if (cfg_.live.response_modality == config::modality::audio) {
+    std::string dir = cfg_.live.audio.directory.value_or("");
+    if (dir.empty()) {
+      const std::string state = config::resolved_state_directory(cfg_.live);
+      if (!state.empty()) dir = state + "/audio";
+    }
+    if (!dir.empty()) wav_store_ = std::make_unique<audio::wav_store>(dir, cfg_.live.audio.keep_files);
+  }
 }
 
 bridge::~bridge() = default;
@@ -77,6 +87,7 @@ std::string bridge::status_text() const {
     s += " (prompt inbox: " + prompt_inbox_->state_text() + ")";
   s += " · " + std::to_string(cfg_.tools.size()) + " tools";
   if (!last_call_.empty()) s += " · last call " + last_call_;
+  if (tokens_total_ > 0) s += " · " + std::to_string(tokens_total_) + " tokens";
   return s;
 }
 
@@ -229,6 +240,7 @@ void bridge::start_next_turn() {
   prompts_.pop_front();
   session_->send(live::build_user_turn(t.source.text));
   log::info("turn.started", "id=" + json_text(t.source.id));
+  publish_event(json{{"event", "turn_started"}, {"id", t.source.id}, {"text", t.source.text}});
   turn_ = std::move(t);
   turn_timer_.expires_after(cfg_.live.turn_timeout);
   turn_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -252,10 +264,13 @@ void bridge::on_session_lost(const std::string& reason) {
 }
 
 void bridge::on_server_message(live::server_message& msg) {
-  if (msg.content && turn_) {
-    const bool audio = cfg_.live.response_modality == config::modality::audio;
-    turn_->text += audio ? msg.content->output_transcription : msg.content->text;
+  if (msg.usage) {
+    if (const auto total = msg.usage->find("totalTokenCount");
+        total != msg.usage->end() && total->is_number_integer())
+      tokens_total_ += total->get<long long>();
+    if (turn_) turn_->usage = *msg.usage;
   }
+  if (msg.content && turn_) collect_content(*turn_, *msg.content);
   if (msg.go_away) on_go_away(*msg.go_away);
   if (!msg.function_calls.empty()) probe::begin_at(probe::stage::frame_to_publish, msg.received_at);
   std::size_t index = 0;
@@ -283,6 +298,88 @@ void bridge::on_server_message(live::server_message& msg) {
     finish_turn(std::nullopt);
 }
 
+void bridge::collect_content(turn& t, const live::server_content& c) {
+  const bool audio = cfg_.live.response_modality == config::modality::audio;
+  // An interruption ends what the model was saying; anything after it in this turn is dropped.
+  if (c.interrupted && !t.interrupted) {
+    t.interrupted = true;
+    log::info("turn.interrupted", "id=" + json_text(t.source.id));
+  }
+  if (!t.interrupted) {
+    t.text += audio ? c.output_transcription : c.text;
+    if (!c.audio_pcm.empty() && !t.audio_truncated) {
+      const auto max_bytes =
+          static_cast<std::size_t>(cfg_.live.audio.max_duration.count()) * c.audio_rate * 2 / 1000;
+      t.audio_rate = c.audio_rate;
+      if (t.audio_pcm.size() + c.audio_pcm.size() > max_bytes) {
+        t.audio_pcm.append(c.audio_pcm, 0, max_bytes - std::min(max_bytes, t.audio_pcm.size()));
+        t.audio_truncated = true;
+        log::warning("turn.audio_truncated",
+                     "id=" + json_text(t.source.id) + " reason=\"live.audio.max_duration\"");
+      } else {
+        t.audio_pcm += c.audio_pcm;
+      }
+    }
+  }
+  t.heard += c.input_transcription;
+  for (const auto& code : c.code) t.code.push_back(code);
+  for (const auto& result : c.code_results) t.code_results.push_back(result);
+  if (c.grounding) {
+    if (const auto queries = c.grounding->find("webSearchQueries");
+        queries != c.grounding->end() && queries->is_array()) {
+      for (const auto& q : *queries)
+        if (q.is_string()) t.search_queries.push_back(q);
+    }
+    if (const auto chunks = c.grounding->find("groundingChunks");
+        chunks != c.grounding->end() && chunks->is_array()) {
+      for (const auto& chunk : *chunks) {
+        const auto web = chunk.find("web");
+        if (!chunk.is_object() || web == chunk.end() || !web->is_object()) continue;
+        const json source = {{"title", web->value("title", "")}, {"uri", web->value("uri", "")}};
+        if (std::find(t.sources.begin(), t.sources.end(), source) == t.sources.end())
+          t.sources.push_back(source);
+      }
+    }
+  }
+}
+
+json bridge::turn_extras(turn& t) {
+  json extras = json::object();
+  if (!t.heard.empty()) extras["heard"] = t.heard;
+  if (!t.code.empty()) extras["code"] = t.code;
+  if (!t.code_results.empty()) extras["code_results"] = t.code_results;
+  if (!t.search_queries.empty()) extras["search_queries"] = t.search_queries;
+  if (!t.sources.empty()) extras["sources"] = t.sources;
+  if (t.interrupted) extras["interrupted"] = true;
+  if (t.usage) extras["usage"] = *t.usage;
+  if (!t.audio_pcm.empty()) {
+    json audio = {{"sample_rate", t.audio_rate},
+                  {"seconds", static_cast<double>(t.audio_pcm.size() / 2) / t.audio_rate}};
+    if (t.audio_truncated) audio["truncated"] = true;
+    if (wav_store_) {
+      const std::string name =
+          t.source.id.is_string() ? t.source.id.get<std::string>() : json_text(t.source.id);
+      auto saved = wav_store_->save(t.audio_pcm, t.audio_rate, name);
+      if (saved.index() == 0) {
+        audio["file"] = std::get<0>(saved);
+      } else {
+        log::error("audio.write_failed", "reason=" + log::quote(std::get<1>(saved)));
+        audio["error"] = std::get<1>(saved);
+      }
+    }
+    if (cfg_.live.audio.publish)
+      mqtt_->publish_and_forget(
+          tools::plain_message(topics_.audio, audio::make_wav(t.audio_pcm, t.audio_rate), 1, false));
+    extras["audio"] = std::move(audio);
+  }
+  return extras;
+}
+
+void bridge::publish_event(json event) {
+  if (!cfg_.mqtt.events) return;
+  mqtt_->publish_and_forget(tools::plain_message(topics_.event, json_text(event), 0, false));
+}
+
 void bridge::handle_function_call(live::function_call call) {
   if (log::enabled(log::level::debug))
     log::debug("tool.call", "call=" + call.id + " name=" + call.name +
@@ -291,6 +388,7 @@ void bridge::handle_function_call(live::function_call call) {
     turn_->tool_calls.push_back(json{{"id", call.id}, {"name", call.name}, {"args", call.args}});
     ++turn_->calls_pending;
   }
+  publish_event(json{{"event", "tool_call"}, {"call", call.id}, {"name", call.name}, {"args", call.args}});
   const auto started = std::chrono::steady_clock::now();
   const auto generation = session_generation_;
   dispatcher_->call(
@@ -315,6 +413,12 @@ void bridge::handle_function_call(live::function_call call) {
           if (!current)
             log::warning("tool.answer_dropped",
                          "call=" + id + " reason=\"the session it came from has ended\"");
+          publish_event(json{{"event", "tool_result"},
+                             {"call", id},
+                             {"name", name},
+                             {"ok", outcome.ok},
+                             {"ms", ms},
+                             {"response", outcome.response}});
           notify_status();
           if (!turn_) {
             apply_pending_reload();
@@ -349,7 +453,11 @@ void bridge::finish_turn(std::optional<std::string> error) {
   log::write(error ? log::level::warning : log::level::info, "turn.finished",
              "id=" + json_text(t.source.id) + " calls=" + std::to_string(t.tool_calls.size()) +
                  (error ? " error=" + log::quote(*error) : std::string()));
-  publish_reply(t.source, t.text, t.tool_calls, error);
+  publish_reply(t.source, t.text, t.tool_calls, error, turn_extras(t));
+  json finished = {
+      {"event", "turn_finished"}, {"id", t.source.id}, {"ok", !error}, {"calls", t.tool_calls.size()}};
+  if (error) finished["error"] = *error;
+  publish_event(std::move(finished));
   asio::post(io_, [this] {
     renew_if_quiet();  // a pending goAway moves now, before the next prompt starts a turn
     start_next_turn();
@@ -357,8 +465,9 @@ void bridge::finish_turn(std::optional<std::string> error) {
 }
 
 void bridge::publish_reply(const prompt& p, const std::string& text, const json& tool_calls,
-                           const std::optional<std::string>& error) {
+                           const std::optional<std::string>& error, json extras) {
   json reply = {{"id", p.id}, {"text", text}, {"tool_calls", json::array()}};
+  for (auto& [key, value] : extras.items()) reply[key] = std::move(value);
   for (const auto& record : tool_calls) {
     reply["tool_calls"].push_back(
         json{{"name", record.value("name", "")},

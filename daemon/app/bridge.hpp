@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
+#include "audio/wav_store.hpp"
 #include "config/config.hpp"
 #include "config/secrets.hpp"
 #include "live/session.hpp"
@@ -51,6 +52,16 @@ class bridge final : private live::session_events {
     std::string text;
     nlohmann::json tool_calls = nlohmann::json::array();
     std::size_t calls_pending = 0;
+    std::string heard;  // transcript of voice input
+    std::string audio_pcm;
+    std::uint32_t audio_rate = 24000;
+    bool audio_truncated = false;
+    bool interrupted = false;
+    nlohmann::json code = nlohmann::json::array();
+    nlohmann::json code_results = nlohmann::json::array();
+    nlohmann::json search_queries = nlohmann::json::array();
+    nlohmann::json sources = nlohmann::json::array();
+    std::optional<nlohmann::json> usage;
   };
 
   // live::session_events
@@ -65,8 +76,13 @@ class bridge final : private live::session_events {
   // The call's outcome in the running turn's reply (first outcome wins).
   void record_call_result(const std::string& id, bool ok, const nlohmann::json& response);
   void finish_turn(std::optional<std::string> error);
+  // `extras`: members a finished turn adds (audio, code, sources, …).
   void publish_reply(const prompt& p, const std::string& text, const nlohmann::json& tool_calls,
-                     const std::optional<std::string>& error);
+                     const std::optional<std::string>& error,
+                     nlohmann::json extras = nlohmann::json::object());
+  void collect_content(turn& t, const live::server_content& c);
+  nlohmann::json turn_extras(turn& t);
+  void publish_event(nlohmann::json event);
   void publish_availability(bool online);
   void notify_status();
   void on_go_away(std::chrono::milliseconds time_left);
@@ -93,6 +109,8 @@ class bridge final : private live::session_events {
   bool go_away_pending_ = false;
   std::uint64_t session_generation_ = 0;  // answers for calls of an older connection are dropped
   std::string last_call_;
+  long long tokens_total_ = 0;  // usageMetadata.totalTokenCount, summed over the daemon's life
+  std::unique_ptr<audio::wav_store> wav_store_;  // null: spoken answers are not written
   config::secrets secrets_;
   std::string setup_frame_;  // what the session sends on every connection, for comparing at reload
   std::optional<pending_reload> reload_;

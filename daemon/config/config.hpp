@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -77,6 +78,16 @@ struct config {
   mqtt_config mqtt;
   std::vector<tools::tool_spec> tools;
 };
+
+// live.state_directory, else the first path of systemd's $STATE_DIRECTORY (StateDirectory=);
+// empty when neither is set.
+inline std::string resolved_state_directory(const live_config& live) {
+  if (live.state_directory && !live.state_directory->empty()) return *live.state_directory;
+  const char* env = std::getenv("STATE_DIRECTORY");
+  if (env == nullptr) return {};
+  const std::string all = env;
+  return all.substr(0, all.find(':'));
+}
 
 // Topics under mqtt.topic_prefix.
 struct topics {

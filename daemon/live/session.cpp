@@ -186,12 +186,7 @@ session::session(asio::io_context& io, config::live_config cfg, std::string api_
       events_(events),
       backoff_(std::chrono::seconds(1), cfg_.reconnect_delay_max, config_error_delay),
       retry_timer_(io) {
-  std::string dir = cfg_.state_directory.value_or("");
-  if (dir.empty()) {
-    // systemd's StateDirectory= sets STATE_DIRECTORY (several paths are ':'-separated).
-    const char* env = std::getenv("STATE_DIRECTORY");
-    dir = env == nullptr ? "" : std::string(env).substr(0, std::string(env).find(':'));
-  }
+  const std::string dir = config::resolved_state_directory(cfg_);
   if (cfg_.session_resumption && !dir.empty()) state_file_ = dir + "/live-session.json";
   load_handle();
 }

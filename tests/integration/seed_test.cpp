@@ -1,0 +1,227 @@
+// The seed notebook's scenarios beyond plain text: spoken answers (AUDIO modality, WAV files,
+// transcripts), code execution, Google Search grounding, compositional calls with a wait,
+// interruptions, and the event stream home automations react to.
+#include <cmath>
+#include <filesystem>
+#include <thread>
+
+#include "audio/wav.hpp"
+#include "bridge_fixture.hpp"
+#include "common/base64.hpp"
+
+namespace lb::test {
+namespace {
+
+// `seconds` of a 440 Hz tone, 16-bit mono at `rate`.
+std::string tone(double seconds, std::uint32_t rate = 24000) {
+  std::string pcm;
+  const auto n = static_cast<std::size_t>(seconds * rate);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto s = static_cast<std::int16_t>(8000 * std::sin(2 * M_PI * 440 * static_cast<double>(i) / rate));
+    pcm.push_back(static_cast<char>(s & 0xff));
+    pcm.push_back(static_cast<char>((s >> 8) & 0xff));
+  }
+  return pcm;
+}
+
+json audio_part(const std::string& pcm) {
+  return json{{"inlineData", {{"mimeType", "audio/pcm;rate=24000"}, {"data", base64_encode(pcm)}}}};
+}
+
+// Speaks `fragments` the way a native-audio model does: a thought in a text part, then audio
+// chunks each with a transcript fragment, generationComplete, and turnComplete with usage.
+void speak(fake_live_server::connection& conn, const std::vector<std::string>& fragments,
+           const std::vector<std::string>& chunks) {
+  conn.send(json{{"serverContent",
+                  {{"modelTurn",
+                    {{"parts", json::array({{{"text", "**Planning** the answer"}, {"thought", true}}})}}}}}});
+  for (std::size_t i = 0; i < chunks.size(); ++i) {
+    conn.send(json{{"serverContent",
+                    {{"modelTurn", {{"parts", json::array({audio_part(chunks[i])})}}},
+                     {"outputTranscription", {{"text", i < fragments.size() ? fragments[i] : ""}}}}}});
+  }
+  conn.send(json{{"serverContent", {{"generationComplete", true}}}});
+  conn.send(json{
+      {"serverContent", {{"turnComplete", true}}},
+      {"usageMetadata", {{"promptTokenCount", 30}, {"responseTokenCount", 12}, {"totalTokenCount", 42}}}});
+}
+
+class SeedTest : public BridgeTest {
+ protected:
+  std::string audio_config(const std::string& tools) const {
+    return config(tools, "  response_modality: AUDIO\n  voice: Kore\n  audio: {directory: " +
+                             dir_.file("audio") + ", publish: true}\n");
+  }
+};
+
+TEST_F(SeedTest, HelloInAudioWritesTheSpokenAnswerAsAValidWav) {
+  const std::vector<std::string> chunks = {tone(0.25), tone(0.3), tone(0.2)};
+  start_server([&](fake_live_server::connection& conn, const json& msg) {
+    if (msg.contains("clientContent")) speak(conn, {"Hello!", " How can I", " help you today?"}, chunks);
+  });
+  start_bridge(audio_config(seed_tools));
+  const json reply = ask("Hello?");
+  EXPECT_EQ(reply["text"], "Hello! How can I help you today?");  // the transcript, not the thought
+  EXPECT_EQ(reply["usage"]["totalTokenCount"], 42);
+  ASSERT_TRUE(reply.contains("audio")) << reply.dump();
+  const std::string file = reply["audio"].value("file", "");
+  EXPECT_EQ(std::filesystem::path(file).parent_path(), dir_.file("audio"));
+  const std::string bytes = read_file(file);
+  std::string why;
+  const auto wav = audio::parse_wav(bytes, why);
+  ASSERT_TRUE(wav) << why;
+  EXPECT_EQ(bytes.substr(0, 4), "RIFF");
+  EXPECT_EQ(wav->sample_rate, 24000u);
+  EXPECT_EQ(wav->samples, chunks[0] + chunks[1] + chunks[2]);  // 16-bit mono: every sample, in order
+  EXPECT_DOUBLE_EQ(reply["audio"]["seconds"].get<double>(), 0.75);
+  // The speaker satellite gets the same WAV.
+  const auto published = observer_->wait_for(
+      "livebridge/audio", [](const seen_message&) { return true; }, patience);
+  ASSERT_TRUE(published);
+  EXPECT_EQ(published->payload, bytes);
+  // The setup asked for the voice and both transcripts.
+  const json setup = messages_of(server_->received(), "setup").at(0);
+  EXPECT_EQ(setup["generationConfig"]["responseModalities"], json::array({"AUDIO"}));
+  EXPECT_EQ(setup["generationConfig"]["speechConfig"]["voiceConfig"]["prebuiltVoiceConfig"]["voiceName"],
+            "Kore");
+  EXPECT_TRUE(setup.contains("outputAudioTranscription"));
+  EXPECT_TRUE(setup.contains("inputAudioTranscription"));
+}
+
+TEST_F(SeedTest, LightsInAudioAreConfirmedByTheDeviceAndEventsTellTheStory) {
+  z2m_bridge z2m(broker_->uri(), {"living_room"});
+  start_server([](fake_live_server::connection& conn, const json& msg) {
+    if (msg.contains("clientContent")) {
+      conn.send(
+          json{{"toolCall", {{"functionCalls", json::array({call("turn_on_the_lights", json::object())})}}}});
+    } else if (msg.contains("toolResponse")) {
+      speak(conn, {"The lights are on."}, {tone(0.5)});
+    }
+  });
+  start_bridge(audio_config(seed_tools));
+  const json reply = ask("Turn on the lights");
+  EXPECT_EQ(reply["text"], "The lights are on.");
+  ASSERT_EQ(reply["tool_calls"].size(), 1u);
+  EXPECT_EQ(reply["tool_calls"][0]["ok"], true);
+  EXPECT_EQ(reply["tool_calls"][0]["response"]["output"]["state"]["state"], "ON");
+  EXPECT_TRUE(std::filesystem::exists(reply["audio"]["file"].get<std::string>()));
+  const auto events = observer_->wait_count("livebridge/event", 4, patience);
+  ASSERT_EQ(events.size(), 4u);
+  std::vector<std::string> kinds;
+  for (const auto& e : events) kinds.push_back(json::parse(e.payload).value("event", ""));
+  EXPECT_EQ(kinds, (std::vector<std::string>{"turn_started", "tool_call", "tool_result", "turn_finished"}));
+  const json result = json::parse(events[2].payload);
+  EXPECT_EQ(result["name"], "turn_on_the_lights");
+  EXPECT_EQ(result["ok"], true);
+  EXPECT_EQ(json::parse(events[3].payload)["id"], reply["id"]);
+}
+
+TEST_F(SeedTest, CodeExecutionPartsAreReportedInTheirOwnFields) {
+  start_server([](fake_live_server::connection& conn, const json& msg) {
+    if (!msg.contains("clientContent")) return;
+    conn.send(json{{"serverContent",
+                    {{"modelTurn",
+                      {{"parts", json::array({{{"executableCode",
+                                                {{"language", "PYTHON"},
+                                                 {"code",
+                                                  "primes = [n for n in range(2, 300) if all(n % d for d in "
+                                                  "range(2, n))]\nprint(sum(primes[:50]))"}}}},
+                                              {{"codeExecutionResult",
+                                                {{"outcome", "OUTCOME_OK"}, {"output", "5117\n"}}}}})}}}}}});
+    answer_text(conn, "The sum of the first 50 prime numbers is 5117.");
+  });
+  start_bridge(config(seed_tools, "  builtin_tools: [code_execution]\n"));
+  const json reply =
+      ask("What is the sum of the first 50 prime numbers? Generate and run code for the calculation.");
+  ASSERT_EQ(reply["code"].size(), 1u) << reply.dump();
+  EXPECT_EQ(reply["code"][0]["language"], "PYTHON");
+  EXPECT_EQ(reply["code_results"][0], json({{"outcome", "OUTCOME_OK"}, {"output", "5117\n"}}));
+  EXPECT_EQ(reply["text"], "The sum of the first 50 prime numbers is 5117.");
+  EXPECT_EQ(messages_of(server_->received(), "setup").at(0)["tools"].back(),
+            json({{"codeExecution", json::object()}}));
+}
+
+TEST_F(SeedTest, SearchGroundingSourcesAreReported) {
+  start_server([](fake_live_server::connection& conn, const json& msg) {
+    if (!msg.contains("clientContent")) return;
+    conn.send(json{
+        {"serverContent",
+         {{"modelTurn", {{"parts", json::array({{{"text", "Argentina won the 2022 World Cup."}}})}}},
+          {"groundingMetadata",
+           {{"webSearchQueries", json::array({"2022 world cup winner"})},
+            {"groundingChunks",
+             json::array({{{"web", {{"uri", "https://example.org/wc"}, {"title", "example.org"}}}},
+                          {{"web", {{"uri", "https://example.org/wc"}, {"title", "example.org"}}}}})}}}}}});
+    conn.send(json{{"serverContent", {{"turnComplete", true}}}});
+  });
+  start_bridge(config(seed_tools, "  builtin_tools: [google_search]\n"));
+  const json reply = ask("Who won the 2022 World Cup?");
+  EXPECT_EQ(reply["text"], "Argentina won the 2022 World Cup.");
+  EXPECT_EQ(reply["search_queries"], json::array({"2022 world cup winner"}));
+  EXPECT_EQ(reply["sources"], json::parse(R"([{"title":"example.org","uri":"https://example.org/wc"}])"));
+}
+
+TEST_F(SeedTest, CompositionalLightsOnWaitLightsOffEachConfirmedByTheDevice) {
+  z2m_bridge z2m(broker_->uri(), {"living_room"});
+  start_server([](fake_live_server::connection& conn, const json& msg) {
+    if (msg.contains("clientContent")) {
+      conn.send(json{{"serverContent",
+                      {{"modelTurn",
+                        {{"parts", json::array({{{"executableCode",
+                                                  {{"language", "PYTHON"},
+                                                   {"code",
+                                                    "default_api.turn_on_the_lights()\ntime.sleep(10)\n"
+                                                    "default_api.turn_off_the_lights()"}}}}})}}}}}});
+      conn.send(
+          json{{"toolCall", {{"functionCalls", json::array({call("turn_on_the_lights", json::object())})}}}});
+      return;
+    }
+    if (!msg.contains("toolResponse")) return;
+    if (msg["toolResponse"]["functionResponses"][0]["name"] == "turn_on_the_lights") {
+      // The generated code's wait (shortened from the notebook's 10 s).
+      conn.after(1s, [&conn] {
+        conn.send(json{
+            {"toolCall", {{"functionCalls", json::array({call("turn_off_the_lights", json::object())})}}}});
+      });
+    } else {
+      answer_text(conn, "I turned the lights on, waited, and turned them off.");
+    }
+  });
+  start_bridge(config(seed_tools, "  builtin_tools: [code_execution]\n"));
+  const auto asked = std::chrono::steady_clock::now();
+  const json reply = ask("Turn on the lights, wait 10 seconds, then turn them off");
+  EXPECT_GE(std::chrono::steady_clock::now() - asked, 1s);
+  ASSERT_EQ(reply["tool_calls"].size(), 2u) << reply.dump();
+  EXPECT_EQ(reply["tool_calls"][0]["name"], "turn_on_the_lights");
+  EXPECT_EQ(reply["tool_calls"][0]["response"]["output"]["state"]["state"], "ON");
+  EXPECT_EQ(reply["tool_calls"][1]["name"], "turn_off_the_lights");
+  EXPECT_EQ(reply["tool_calls"][1]["response"]["output"]["state"]["state"], "OFF");
+  EXPECT_EQ(z2m.commands_received("living_room"), 2);
+  EXPECT_EQ(reply["code"].size(), 1u);
+}
+
+TEST_F(SeedTest, AnInterruptionEndsTheSpokenAnswerWhereItWasCut) {
+  const std::string before = tone(0.2), after = tone(0.4);
+  start_server([&](fake_live_server::connection& conn, const json& msg) {
+    if (!msg.contains("clientContent")) return;
+    conn.send(json{{"serverContent",
+                    {{"modelTurn", {{"parts", json::array({audio_part(before)})}}},
+                     {"outputTranscription", {{"text", "Once upon a time"}}}}}});
+    conn.send(json{{"serverContent", {{"interrupted", true}}}});
+    conn.send(json{{"serverContent",
+                    {{"modelTurn", {{"parts", json::array({audio_part(after)})}}},
+                     {"outputTranscription", {{"text", " there was"}}}}}});
+    conn.send(json{{"serverContent", {{"turnComplete", true}}}});
+  });
+  start_bridge(audio_config(seed_tools));
+  const json reply = ask("Tell me a long story");
+  EXPECT_EQ(reply["interrupted"], true);
+  EXPECT_EQ(reply["text"], "Once upon a time");
+  std::string why;
+  const auto wav = audio::parse_wav(read_file(reply["audio"]["file"].get<std::string>()), why);
+  ASSERT_TRUE(wav) << why;
+  EXPECT_EQ(wav->samples, before);
+}
+
+}  // namespace
+}  // namespace lb::test
