@@ -388,7 +388,6 @@ void bridge::handle_function_call(live::function_call call) {
     turn_->tool_calls.push_back(json{{"id", call.id}, {"name", call.name}, {"args", call.args}});
     ++turn_->calls_pending;
   }
-  publish_event(json{{"event", "tool_call"}, {"call", call.id}, {"name", call.name}, {"args", call.args}});
   const auto started = std::chrono::steady_clock::now();
   const auto generation = session_generation_;
   dispatcher_->call(
@@ -426,6 +425,8 @@ void bridge::handle_function_call(live::function_call call) {
           }
         });
       });
+  // After the command is on its way: the event is for onlookers, the device comes first.
+  publish_event(json{{"event", "tool_call"}, {"call", call.id}, {"name", call.name}, {"args", call.args}});
 }
 
 void bridge::record_call_result(const std::string& id, bool ok, const json& response) {
