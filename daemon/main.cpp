@@ -1,7 +1,9 @@
 // livebridge: flags, config, run, exit codes. Everything else lives in the library.
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +13,7 @@
 
 #include "app/ask.hpp"
 #include "app/bridge.hpp"
+#include "audio/wav.hpp"
 #include "common/duration.hpp"
 #include "common/log.hpp"
 #include "common/probe.hpp"
@@ -34,6 +37,9 @@ void usage(std::FILE* to) {
       "       livebridge --check-config [--config PATH]               validate the config and exit\n"
       "       livebridge ask [--config PATH] [--timeout 60s] [--json] TEXT...\n"
       "                                                               send a prompt, print the reply\n"
+      "       livebridge ask [--config PATH] [--timeout 60s] [--json] --wav FILE\n"
+      "                                                               send a recorded prompt (16 kHz mono "
+      "WAV)\n"
       "       livebridge --version\n"
       "LEVEL: error, warning, notice, info (default), debug. Default config: %s\n",
       default_config);
@@ -46,6 +52,7 @@ struct options {
   bool ask_json = false;
   lb::millis ask_timeout = std::chrono::seconds(60);
   std::vector<std::string> words;
+  std::string wav_file;
   bool log_level_given = false;
 };
 
@@ -89,6 +96,10 @@ std::optional<int> parse_args(int argc, char** argv, options& o) {
         return exit_usage;
       }
       o.ask_timeout = *d;
+    } else if (arg == "--wav" && o.ask) {
+      auto v = value("--wav");
+      if (!v) return exit_usage;
+      o.wav_file = *v;
     } else if (arg == "--json" && o.ask) {
       o.ask_json = true;
     } else if (arg == "ask" && !o.ask && o.words.empty()) {
@@ -101,7 +112,7 @@ std::optional<int> parse_args(int argc, char** argv, options& o) {
       return exit_usage;
     }
   }
-  if (o.ask && o.words.empty()) {
+  if (o.ask && o.words.empty() && o.wav_file.empty()) {
     std::fprintf(stderr, "livebridge ask: what should I ask? (livebridge ask \"Turn on the lights\")\n");
     return exit_usage;
   }
@@ -135,11 +146,26 @@ int main(int argc, char** argv) {
     return exit_ok;
   }
   if (opts.ask) {
-    std::string text;
-    for (const auto& w : opts.words) text += (text.empty() ? "" : " ") + w;
+    lb::app::ask_request request;
+    for (const auto& w : opts.words) request.text += (request.text.empty() ? "" : " ") + w;
+    if (!opts.wav_file.empty()) {
+      std::ifstream in(opts.wav_file, std::ios::binary);
+      const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      std::string why;
+      auto wav = in ? lb::audio::parse_wav(bytes, why) : std::nullopt;
+      if (!in) why = "cannot read the file";
+      if (wav && wav->sample_rate != 16000)
+        why = "the recording is " + std::to_string(wav->sample_rate) + " Hz; voice input is 16 kHz";
+      if (!wav || wav->sample_rate != 16000 || wav->samples.empty()) {
+        if (why.empty()) why = "the recording is empty";
+        std::fprintf(stderr, "livebridge ask: %s: %s\n", opts.wav_file.c_str(), why.c_str());
+        return exit_usage;
+      }
+      request.voice_pcm = std::move(wav->samples);
+    }
     if (!opts.log_level_given)
       lb::log::set_level(lb::log::level::warning);  // a CLI prints results, not progress
-    return lb::app::run_ask(*loaded.cfg, secrets.value, text, opts.ask_timeout, opts.ask_json);
+    return lb::app::run_ask(*loaded.cfg, secrets.value, request, opts.ask_timeout, opts.ask_json);
   }
 
   if (!secrets.value.api_key_source.empty()) {

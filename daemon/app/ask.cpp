@@ -39,8 +39,11 @@ void print_reply(const std::string& prompt, const json& reply) {
 
 }  // namespace
 
-int run_ask(const config::config& cfg, const config::secrets& secrets, const std::string& text,
+int run_ask(const config::config& cfg, const config::secrets& secrets, const ask_request& request,
             std::chrono::milliseconds timeout, bool print_json) {
+  const bool voice = !request.voice_pcm.empty();
+  const std::string text =
+      voice ? "(voice, " + std::to_string(request.voice_pcm.size() / 32) + " ms)" : request.text;
   boost::asio::io_context io;
   const auto topics = config::topics::for_config(cfg.mqtt);
   config::mqtt_config mqtt_cfg = cfg.mqtt;
@@ -60,6 +63,18 @@ int run_ask(const config::config& cfg, const config::secrets& secrets, const std
       mqtt::client::handlers{
           .on_connected =
               [&] {
+                if (voice) {
+                  // 100 ms chunks, as a microphone satellite sends them, then the end of the stream
+                  // naming the reply we wait for.
+                  constexpr std::size_t chunk = 3200;
+                  for (std::size_t at = 0; at < request.voice_pcm.size(); at += chunk) {
+                    client->publish_and_forget(
+                        tools::plain_message(topics.audio_in, request.voice_pcm.substr(at, chunk), 1, false));
+                  }
+                  client->publish_and_forget(
+                      tools::plain_message(topics.audio_in_end, json_text(json{{"id", id}}), 1, false));
+                  return;
+                }
                 auto prompt = tools::plain_message(topics.prompt, json_text(json{{"id", id}, {"text", text}}),
                                                    1, false);
                 // The broker keeps a prompt for a stopped livebridge; once we stop waiting for
@@ -77,7 +92,7 @@ int run_ask(const config::config& cfg, const config::secrets& secrets, const std
                 if (print_json) {
                   std::printf("%s\n", json_text(reply).c_str());
                 } else {
-                  print_reply(text, reply);
+                  print_reply(voice ? "(voice) " + reply.value("heard", std::string()) : text, reply);
                 }
                 finish(reply.contains("error") ? 1 : 0);
               },

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
 
 #include <boost/asio/post.hpp>
 
@@ -42,6 +43,8 @@ bridge::bridge(asio::io_context& io, config::config cfg, config::secrets secrets
   } else {
     subscriptions.push_back(topics_.prompt);
   }
+  subscriptions.push_back(topics_.audio_in);
+  subscriptions.push_back(topics_.audio_in_end);
   for (auto& f : tools::ack_subscription_filters(cfg_.tools, dispatch_options))
     subscriptions.push_back(std::move(f));
   mqtt_ = std::make_unique<mqtt::client>(
@@ -175,6 +178,14 @@ void bridge::on_mqtt_message(tools::incoming_message&& msg) {
     on_prompt(msg);
     return;
   }
+  if (msg.topic == topics_.audio_in) {
+    on_voice_chunk(msg);
+    return;
+  }
+  if (msg.topic == topics_.audio_in_end) {
+    on_voice_end(msg);
+    return;
+  }
   dispatcher_->on_message(msg);
 }
 
@@ -229,6 +240,44 @@ void bridge::on_prompt(const tools::incoming_message& msg) {
   start_next_turn();
 }
 
+void bridge::on_voice_chunk(const tools::incoming_message& msg) {
+  if (stopping_ || msg.retained || msg.payload.empty()) return;
+  if (msg.payload.size() % 2 != 0 || msg.payload.size() > cfg_.mqtt.max_prompt_bytes * 16) {
+    log::warning("voice.bad_chunk",
+                 "bytes=" + std::to_string(msg.payload.size()) +
+                     " reason=\"expected 16-bit PCM samples, at most 16 × mqtt.max_prompt_bytes\"");
+    return;
+  }
+  if (!session_->ready()) {
+    log::warning("voice.dropped", "reason=\"the Live session is not connected\"");
+    return;
+  }
+  // Microphone audio while a call is outstanding has been reported to make the server close the
+  // session (1008); it is held back until every call is answered.
+  if (dispatcher_->pending_calls() > 0) {
+    if (voice_dropped_++ == 0) log::info("voice.held_back", "reason=\"a tool call is outstanding\"");
+    return;
+  }
+  voice_dropped_ = 0;
+  voice_pending_ = true;
+  session_->send(live::build_realtime_audio(msg.payload, 16000));
+}
+
+void bridge::on_voice_end(const tools::incoming_message& msg) {
+  if (stopping_ || msg.retained || !session_->ready()) return;
+  const json doc = json::parse(msg.payload, nullptr, false);
+  if (doc.is_object()) {
+    const auto id = doc.find("id");
+    if (id != doc.end() && (id->is_string() || id->is_number())) {
+      voice_id_ = *id;
+      // The model may already be answering: name the open voice turn.
+      if (turn_ && turn_->voice && turn_->source.id.is_null()) turn_->source.id = voice_id_;
+    }
+  }
+  log::info("voice.end", "id=" + json_text(voice_id_));
+  session_->send(live::build_audio_stream_end());
+}
+
 void bridge::start_next_turn() {
   if (reload_) {
     apply_pending_reload();  // between turns is when a new config may take over
@@ -239,8 +288,15 @@ void bridge::start_next_turn() {
   t.source = std::move(prompts_.front());
   prompts_.pop_front();
   session_->send(live::build_user_turn(t.source.text));
-  log::info("turn.started", "id=" + json_text(t.source.id));
-  publish_event(json{{"event", "turn_started"}, {"id", t.source.id}, {"text", t.source.text}});
+  voice_pending_ = false;  // whatever the model says now belongs to this prompt
+  begin_turn(std::move(t));
+}
+
+void bridge::begin_turn(turn t) {
+  log::info("turn.started", "id=" + json_text(t.source.id) + (t.voice ? " source=voice" : ""));
+  json started = {{"event", "turn_started"}, {"id", t.source.id}, {"text", t.source.text}};
+  if (t.voice) started["source"] = "voice";
+  publish_event(std::move(started));
   turn_ = std::move(t);
   turn_timer_.expires_after(cfg_.live.turn_timeout);
   turn_timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -269,6 +325,14 @@ void bridge::on_server_message(live::server_message& msg) {
         total != msg.usage->end() && total->is_number_integer())
       tokens_total_ += total->get<long long>();
     if (turn_) turn_->usage = *msg.usage;
+  }
+  if (!turn_ && voice_pending_ && (msg.content || !msg.function_calls.empty())) {
+    // The model answers what it heard: a turn of its own, replied to like a prompt.
+    turn t;
+    t.voice = true;
+    t.source.id = std::exchange(voice_id_, json());
+    voice_pending_ = false;
+    begin_turn(std::move(t));
   }
   if (msg.content && turn_) collect_content(*turn_, *msg.content);
   if (msg.go_away) on_go_away(*msg.go_away);
@@ -352,6 +416,7 @@ json bridge::turn_extras(turn& t) {
   if (!t.sources.empty()) extras["sources"] = t.sources;
   if (t.interrupted) extras["interrupted"] = true;
   if (t.usage) extras["usage"] = *t.usage;
+  if (t.voice) extras["source"] = "voice";
   if (!t.audio_pcm.empty()) {
     json audio = {{"sample_rate", t.audio_rate},
                   {"seconds", static_cast<double>(t.audio_pcm.size() / 2) / t.audio_rate}};

@@ -62,6 +62,7 @@ class bridge final : private live::session_events {
     nlohmann::json search_queries = nlohmann::json::array();
     nlohmann::json sources = nlohmann::json::array();
     std::optional<nlohmann::json> usage;
+    bool voice = false;  // opened by voice input, not by a prompt
   };
 
   // live::session_events
@@ -71,6 +72,9 @@ class bridge final : private live::session_events {
 
   void on_mqtt_message(tools::incoming_message&& msg);
   void on_prompt(const tools::incoming_message& msg);
+  void on_voice_chunk(const tools::incoming_message& msg);
+  void on_voice_end(const tools::incoming_message& msg);
+  void begin_turn(turn t);
   void start_next_turn();
   void handle_function_call(live::function_call call);
   // The call's outcome in the running turn's reply (first outcome wins).
@@ -116,6 +120,10 @@ class bridge final : private live::session_events {
   std::optional<pending_reload> reload_;
   std::function<void(const std::string&)> status_listener_;
   bool stopping_ = false;
+  // Voice input was sent since the last turn: the model's next content opens a voice turn.
+  bool voice_pending_ = false;
+  nlohmann::json voice_id_;        // from <prefix>/audio/in/end, for the voice turn's reply
+  std::size_t voice_dropped_ = 0;  // chunks held back while a call was outstanding
 };
 
 }  // namespace lb::app

@@ -92,10 +92,12 @@ inline std::string resolved_state_directory(const live_config& live) {
 // Topics under mqtt.topic_prefix.
 struct topics {
   std::string prompt, reply, availability, response, event, audio;
+  std::string audio_in;      // voice from a microphone satellite: raw 16 kHz PCM16LE mono chunks
+  std::string audio_in_end;  // the microphone closed; optional JSON {"id": …} names the voice turn
   static topics for_config(const mqtt_config& m) {
     const std::string& p = m.topic_prefix;
     return {p + "/prompt", p + "/reply", p + "/availability", p + "/response/" + m.client_id,
-            p + "/event",  p + "/audio"};
+            p + "/event",  p + "/audio", p + "/audio/in",     p + "/audio/in/end"};
   }
 };
 

@@ -206,6 +206,17 @@ std::string build_tool_response(std::string_view id, std::string_view name, cons
             {{"functionResponses", json::array({{{"id", id}, {"name", name}, {"response", response}}})}}}});
 }
 
+std::string build_realtime_audio(std::string_view pcm, std::uint32_t sample_rate) {
+  return json_text(json{
+      {"realtimeInput",
+       {{"audio",
+         {{"mimeType", "audio/pcm;rate=" + std::to_string(sample_rate)}, {"data", base64_encode(pcm)}}}}}});
+}
+
+std::string build_audio_stream_end() {
+  return json_text(json{{"realtimeInput", {{"audioStreamEnd", true}}}});
+}
+
 std::optional<std::chrono::milliseconds> parse_proto_duration(std::string_view text) {
   if (text.size() < 2 || text.back() != 's') return std::nullopt;
   text.remove_suffix(1);

@@ -223,5 +223,52 @@ TEST_F(SeedTest, AnInterruptionEndsTheSpokenAnswerWhereItWasCut) {
   EXPECT_EQ(wav->samples, before);
 }
 
+TEST_F(SeedTest, VoiceFromASatelliteIsHeardAnsweredAndActedOn) {
+  z2m_bridge z2m(broker_->uri(), {"living_room"});
+  auto heard_pcm = std::make_shared<std::string>();
+  start_server([heard_pcm](fake_live_server::connection& conn, const json& msg) {
+    if (msg.contains("realtimeInput")) {
+      const json& in = msg["realtimeInput"];
+      if (in.contains("audio")) {
+        EXPECT_EQ(in["audio"]["mimeType"], "audio/pcm;rate=16000");
+        EXPECT_TRUE(base64_decode_append(in["audio"]["data"].get<std::string>(), *heard_pcm));
+      }
+      if (in.value("audioStreamEnd", false)) {
+        conn.send(json{{"serverContent", {{"inputTranscription", {{"text", "Turn on"}}}}}});
+        conn.send(json{{"serverContent", {{"inputTranscription", {{"text", " the lights"}}}}}});
+        conn.send(json{
+            {"toolCall", {{"functionCalls", json::array({call("turn_on_the_lights", json::object())})}}}});
+      }
+    } else if (msg.contains("toolResponse")) {
+      speak(conn, {"Done, the lights are on."}, {tone(0.4)});
+    }
+  });
+  start_bridge(audio_config(seed_tools));
+  const std::string spoken = tone(1.3, 16000);
+  dir_.write("question.wav", audio::make_wav(spoken, 16000));
+  process ask_voice({LIVEBRIDGE_BINARY, "ask", "--json", "--config", dir_.file("livebridge.yaml"), "--wav",
+                     dir_.file("question.wav")},
+                    dir_.file("ask.log"), {{"CREDENTIALS_DIRECTORY", dir_.path()}});
+  ASSERT_EQ(ask_voice.wait(patience), 0) << ask_voice.log();
+  const json reply = json::parse(ask_voice.log());
+  EXPECT_EQ(reply["source"], "voice");
+  EXPECT_EQ(reply["heard"], "Turn on the lights");
+  EXPECT_EQ(reply["text"], "Done, the lights are on.");
+  ASSERT_EQ(reply["tool_calls"].size(), 1u);
+  EXPECT_EQ(reply["tool_calls"][0]["response"]["output"]["state"]["state"], "ON");
+  EXPECT_EQ(*heard_pcm, spoken);  // every sample reached the model, in order
+  const auto inputs = messages_of(server_->received(), "realtimeInput");
+  ASSERT_FALSE(inputs.empty());
+  EXPECT_EQ(inputs.back(), json({{"audioStreamEnd", true}}));
+
+  // A recording at another rate is refused before anything is sent.
+  dir_.write("cd.wav", audio::make_wav(tone(0.1, 44100), 44100));
+  process wrong_rate(
+      {LIVEBRIDGE_BINARY, "ask", "--config", dir_.file("livebridge.yaml"), "--wav", dir_.file("cd.wav")},
+      dir_.file("ask2.log"), {{"CREDENTIALS_DIRECTORY", dir_.path()}});
+  EXPECT_EQ(wrong_rate.wait(patience), 64);
+  EXPECT_NE(wrong_rate.log().find("the recording is 44100 Hz; voice input is 16 kHz"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace lb::test
