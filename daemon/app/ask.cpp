@@ -25,8 +25,10 @@ void print_reply(const std::string& prompt, const json& reply) {
     for (const auto& c : *calls) {
       const json args = c.contains("args") ? c["args"] : json::object();
       const json response = c.contains("response") ? c["response"] : json();
-      std::printf("    %s(%s) -> %s %s\n", c.value("name", "?").c_str(), json_text(args).c_str(),
-                  c.value("ok", false) ? "ok" : "FAILED", json_text(response).c_str());
+      const json ok = c.contains("ok") ? c["ok"] : json(false);
+      const char* outcome = c.contains("pending") ? "PENDING" : ok == json(true) ? "ok" : "FAILED";
+      std::printf("    %s(%s) -> %s %s\n", c.value("name", "?").c_str(), json_text(args).c_str(), outcome,
+                  json_text(response).c_str());
     }
   }
   const std::string text = reply.value("text", "");

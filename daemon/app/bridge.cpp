@@ -259,7 +259,7 @@ void bridge::on_voice_chunk(const tools::incoming_message& msg) {
     return;
   }
   voice_dropped_ = 0;
-  voice_pending_ = true;
+  if (!expected_ || !expected_->voice) expected_ = expected_turn{voice_id_, true};
   session_->send(live::build_realtime_audio(msg.payload, 16000));
 }
 
@@ -270,8 +270,9 @@ void bridge::on_voice_end(const tools::incoming_message& msg) {
     const auto id = doc.find("id");
     if (id != doc.end() && (id->is_string() || id->is_number())) {
       voice_id_ = *id;
-      // The model may already be answering: name the open voice turn.
+      // The model may already be answering: name the open (or expected) voice turn.
       if (turn_ && turn_->voice && turn_->source.id.is_null()) turn_->source.id = voice_id_;
+      if (expected_ && expected_->voice) expected_->id = voice_id_;
     }
   }
   log::info("voice.end", "id=" + json_text(voice_id_));
@@ -288,14 +289,16 @@ void bridge::start_next_turn() {
   t.source = std::move(prompts_.front());
   prompts_.pop_front();
   session_->send(live::build_user_turn(t.source.text));
-  voice_pending_ = false;  // whatever the model says now belongs to this prompt
+  expected_.reset();  // whatever the model says now belongs to this prompt
   begin_turn(std::move(t));
 }
 
 void bridge::begin_turn(turn t) {
-  log::info("turn.started", "id=" + json_text(t.source.id) + (t.voice ? " source=voice" : ""));
+  log::info("turn.started", "id=" + json_text(t.source.id) + (t.voice ? " source=voice" : "") +
+                                (t.follow_up ? " follow_up=yes" : ""));
   json started = {{"event", "turn_started"}, {"id", t.source.id}, {"text", t.source.text}};
   if (t.voice) started["source"] = "voice";
+  if (t.follow_up) started["follow_up"] = true;
   publish_event(std::move(started));
   turn_ = std::move(t);
   turn_timer_.expires_after(cfg_.live.turn_timeout);
@@ -326,12 +329,14 @@ void bridge::on_server_message(live::server_message& msg) {
       tokens_total_ += total->get<long long>();
     if (turn_) turn_->usage = *msg.usage;
   }
-  if (!turn_ && voice_pending_ && (msg.content || !msg.function_calls.empty())) {
-    // The model answers what it heard: a turn of its own, replied to like a prompt.
+  if (!turn_ && expected_ && (msg.content || !msg.function_calls.empty())) {
+    // The model answers what it heard, or speaks about a late result: a turn of its own.
     turn t;
-    t.voice = true;
-    t.source.id = std::exchange(voice_id_, json());
-    voice_pending_ = false;
+    t.voice = expected_->voice;
+    t.follow_up = !expected_->voice;
+    t.source.id = expected_->id;
+    if (t.voice) voice_id_ = json();
+    expected_.reset();
     begin_turn(std::move(t));
   }
   if (msg.content && turn_) collect_content(*turn_, *msg.content);
@@ -417,6 +422,7 @@ json bridge::turn_extras(turn& t) {
   if (t.interrupted) extras["interrupted"] = true;
   if (t.usage) extras["usage"] = *t.usage;
   if (t.voice) extras["source"] = "voice";
+  if (t.follow_up) extras["follow_up"] = true;
   if (!t.audio_pcm.empty()) {
     json audio = {{"sample_rate", t.audio_rate},
                   {"seconds", static_cast<double>(t.audio_pcm.size() / 2) / t.audio_rate}};
@@ -449,23 +455,37 @@ void bridge::handle_function_call(live::function_call call) {
   if (log::enabled(log::level::debug))
     log::debug("tool.call", "call=" + call.id + " name=" + call.name +
                                 " args=" + log::quote(log::abbreviate(json_text(call.args), 500)));
+  const tools::tool_spec* spec = find_tool(call.name);
+  const bool blocking = spec == nullptr || spec->behavior == tools::behavior::blocking;
+  const std::string scheduling = blocking ? "" : std::string(tools::scheduling_name(spec->scheduling));
   if (turn_) {
-    turn_->tool_calls.push_back(json{{"id", call.id}, {"name", call.name}, {"args", call.args}});
-    ++turn_->calls_pending;
+    json record = {{"id", call.id}, {"name", call.name}, {"args", call.args}};
+    // A NON_BLOCKING call does not hold the turn open: the model goes on talking.
+    if (blocking) {
+      ++turn_->calls_pending;
+    } else {
+      record["non_blocking"] = true;
+    }
+    turn_->tool_calls.push_back(std::move(record));
   }
+  const json prompt_id = turn_ ? turn_->source.id : json();
   const auto started = std::chrono::steady_clock::now();
   const auto generation = session_generation_;
   dispatcher_->call(
       call.id, call.name, call.args,
-      [this, id = call.id, name = call.name, args = call.args, started,
-       generation](tools::call_outcome outcome) {
+      [this, id = call.id, name = call.name, args = call.args, started, generation, scheduling,
+       prompt_id](tools::call_outcome outcome) {
         const auto ms =
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
                 .count();
         // The answer first: the model is waiting for it. The writer runs before the bookkeeping
         // posted below, so logging and STATUS= cost the round trip nothing.
         const bool current = generation == session_generation_ && session_->ready();
-        if (current) session_->send(live::build_tool_response(id, name, outcome.response));
+        if (current) session_->send(live::build_tool_response(id, name, outcome.response, scheduling));
+        // A late NON_BLOCKING result makes the model speak again (unless SILENT): that speech is
+        // replied to under the prompt the call came from.
+        if (current && !turn_ && !scheduling.empty() && scheduling != "SILENT" && !expected_)
+          expected_ = expected_turn{prompt_id, false};
         record_call_result(id, outcome.ok, outcome.response);
         asio::post(io_, [this, id, name, args, ms, current, outcome = std::move(outcome)] {
           last_call_ = name + (outcome.ok ? " ok " : " failed ") + std::to_string(ms) + " ms";
@@ -494,13 +514,19 @@ void bridge::handle_function_call(live::function_call call) {
   publish_event(json{{"event", "tool_call"}, {"call", call.id}, {"name", call.name}, {"args", call.args}});
 }
 
+const tools::tool_spec* bridge::find_tool(const std::string& name) const {
+  for (const auto& t : cfg_.tools)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
 void bridge::record_call_result(const std::string& id, bool ok, const json& response) {
   if (!turn_) return;  // a call outside a prompt's turn (a voice turn, say) has no reply to go in
   for (auto& record : turn_->tool_calls) {
     if (record.value("id", "") == id && !record.contains("ok")) {
       record["ok"] = ok;
       record["response"] = response;
-      if (turn_->calls_pending > 0) --turn_->calls_pending;
+      if (!record.contains("non_blocking") && turn_->calls_pending > 0) --turn_->calls_pending;
     }
   }
 }
@@ -511,7 +537,12 @@ void bridge::finish_turn(std::optional<std::string> error) {
   turn t = std::move(*turn_);
   turn_.reset();
   for (auto& record : t.tool_calls) {
-    if (!record.contains("ok")) {
+    if (record.contains("ok")) continue;
+    if (record.contains("non_blocking") && !error) {
+      // Still running: its result follows as a tool_result event (and the model may speak of it).
+      record["ok"] = nullptr;
+      record["pending"] = true;
+    } else {
       record["ok"] = false;
       record["response"] = json{{"error", "no result before the turn ended"}};
     }
@@ -535,11 +566,12 @@ void bridge::publish_reply(const prompt& p, const std::string& text, const json&
   json reply = {{"id", p.id}, {"text", text}, {"tool_calls", json::array()}};
   for (auto& [key, value] : extras.items()) reply[key] = std::move(value);
   for (const auto& record : tool_calls) {
-    reply["tool_calls"].push_back(
-        json{{"name", record.value("name", "")},
-             {"args", record.contains("args") ? record["args"] : json::object()},
-             {"ok", record.value("ok", false)},
-             {"response", record.contains("response") ? record["response"] : json()}});
+    json entry = {{"name", record.value("name", "")},
+                  {"args", record.contains("args") ? record["args"] : json::object()},
+                  {"ok", record.contains("ok") ? record["ok"] : json(false)},
+                  {"response", record.contains("response") ? record["response"] : json()}};
+    if (record.contains("pending")) entry["pending"] = true;
+    reply["tool_calls"].push_back(std::move(entry));
   }
   if (error) reply["error"] = *error;
   mqtt_->publish_and_forget(tools::plain_message(topics_.reply, json_text(reply), 1, false));

@@ -62,7 +62,8 @@ class bridge final : private live::session_events {
     nlohmann::json search_queries = nlohmann::json::array();
     nlohmann::json sources = nlohmann::json::array();
     std::optional<nlohmann::json> usage;
-    bool voice = false;  // opened by voice input, not by a prompt
+    bool voice = false;      // opened by voice input, not by a prompt
+    bool follow_up = false;  // the model speaking about a NON_BLOCKING result after the turn ended
   };
 
   // live::session_events
@@ -75,6 +76,7 @@ class bridge final : private live::session_events {
   void on_voice_chunk(const tools::incoming_message& msg);
   void on_voice_end(const tools::incoming_message& msg);
   void begin_turn(turn t);
+  const tools::tool_spec* find_tool(const std::string& name) const;
   void start_next_turn();
   void handle_function_call(live::function_call call);
   // The call's outcome in the running turn's reply (first outcome wins).
@@ -120,8 +122,14 @@ class bridge final : private live::session_events {
   std::optional<pending_reload> reload_;
   std::function<void(const std::string&)> status_listener_;
   bool stopping_ = false;
-  // Voice input was sent since the last turn: the model's next content opens a voice turn.
-  bool voice_pending_ = false;
+  // The model will speak without a prompt: after voice input, or after a NON_BLOCKING result with
+  // INTERRUPT / WHEN_IDLE scheduling. Its next content opens a turn that is replied to like a
+  // prompt's.
+  struct expected_turn {
+    nlohmann::json id;  // the voice turn's name, or the prompt the result belongs to
+    bool voice = false;
+  };
+  std::optional<expected_turn> expected_;
   nlohmann::json voice_id_;        // from <prefix>/audio/in/end, for the voice turn's reply
   std::size_t voice_dropped_ = 0;  // chunks held back while a call was outstanding
 };

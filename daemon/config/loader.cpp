@@ -598,8 +598,34 @@ void read_ack(reader& r, const YAML::Node& n, const std::string& path, tools::to
 
 void read_tool(reader& r, const YAML::Node& n, const std::string& path, std::vector<tools::tool_spec>& out) {
   if (!r.expect_map(n, path)) return;
-  r.check_keys(n, path, {"name", "description", "parameters", "publish", "ack"});
+  r.check_keys(n, path, {"name", "description", "parameters", "publish", "ack", "behavior", "scheduling"});
   tools::tool_spec tool;
+  std::string behavior_text;
+  if (r.read_string(n, path, "behavior", behavior_text)) {
+    if (behavior_text == "BLOCKING") {
+      tool.behavior = tools::behavior::blocking;
+    } else if (behavior_text == "NON_BLOCKING") {
+      tool.behavior = tools::behavior::non_blocking;
+    } else {
+      r.error(n["behavior"], r.join(path, "behavior"),
+              "expected BLOCKING or NON_BLOCKING, found " + describe(n["behavior"]));
+    }
+  }
+  std::string scheduling_text;
+  if (r.read_string(n, path, "scheduling", scheduling_text)) {
+    if (scheduling_text == "INTERRUPT") {
+      tool.scheduling = tools::scheduling::interrupt;
+    } else if (scheduling_text == "WHEN_IDLE") {
+      tool.scheduling = tools::scheduling::when_idle;
+    } else if (scheduling_text == "SILENT") {
+      tool.scheduling = tools::scheduling::silent;
+    } else {
+      r.error(n["scheduling"], r.join(path, "scheduling"),
+              "expected INTERRUPT, WHEN_IDLE or SILENT, found " + describe(n["scheduling"]));
+    }
+    if (tool.behavior != tools::behavior::non_blocking)
+      r.error(n["scheduling"], r.join(path, "scheduling"), "applies only with behavior: NON_BLOCKING");
+  }
   if (r.read_string(n, path, "name", tool.name, true)) {
     if (!valid_function_name(tool.name)) {
       r.error(n["name"], r.join(path, "name"),

@@ -155,6 +155,7 @@ std::string build_setup(const config::live_config& live, const std::vector<tools
       json d = {{"name", t.name}};
       if (!t.description.empty()) d["description"] = t.description;
       if (t.parameters) d["parameters"] = tools::to_declaration(*t.parameters);
+      if (t.behavior == tools::behavior::non_blocking) d["behavior"] = "NON_BLOCKING";
       declarations.push_back(std::move(d));
     }
     tool_list.push_back({{"functionDeclarations", std::move(declarations)}});
@@ -200,10 +201,11 @@ std::string build_user_turn(std::string_view text) {
              {"turnComplete", true}}}});
 }
 
-std::string build_tool_response(std::string_view id, std::string_view name, const json& response) {
-  return json_text(
-      json{{"toolResponse",
-            {{"functionResponses", json::array({{{"id", id}, {"name", name}, {"response", response}}})}}}});
+std::string build_tool_response(std::string_view id, std::string_view name, const json& response,
+                                std::string_view scheduling) {
+  json answer = {{"id", id}, {"name", name}, {"response", response}};
+  if (!scheduling.empty()) answer["scheduling"] = scheduling;
+  return json_text(json{{"toolResponse", {{"functionResponses", json::array({std::move(answer)})}}}});
 }
 
 std::string build_realtime_audio(std::string_view pcm, std::uint32_t sample_rate) {

@@ -25,7 +25,9 @@ std::string build_setup(const config::live_config& live, const std::vector<tools
 std::string with_resumption_handle(const std::string& setup_frame, const std::string& handle);
 std::string build_user_turn(std::string_view text);
 // `response` is {"output": …} or {"error": "…"}.
-std::string build_tool_response(std::string_view id, std::string_view name, const json& response);
+// `scheduling` ("INTERRUPT", "WHEN_IDLE", "SILENT") only for NON_BLOCKING functions; empty = none.
+std::string build_tool_response(std::string_view id, std::string_view name, const json& response,
+                                std::string_view scheduling = {});
 // Voice input: raw PCM16LE mono at `sample_rate`, and the end of the microphone stream.
 std::string build_realtime_audio(std::string_view pcm, std::uint32_t sample_rate);
 std::string build_audio_stream_end();

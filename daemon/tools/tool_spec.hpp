@@ -50,12 +50,31 @@ struct ack_spec {
   std::chrono::milliseconds timeout{5000};
 };
 
+// How the model waits for a function (the declaration's `behavior`). NON_BLOCKING suits slow
+// devices (a garage door): the model keeps talking, and the result arrives with `scheduling`.
+enum class behavior { blocking, non_blocking };
+enum class scheduling { interrupt, when_idle, silent };
+
+inline std::string_view scheduling_name(scheduling s) {
+  switch (s) {
+    case scheduling::interrupt:
+      return "INTERRUPT";
+    case scheduling::when_idle:
+      return "WHEN_IDLE";
+    case scheduling::silent:
+      return "SILENT";
+  }
+  return "WHEN_IDLE";
+}
+
 struct tool_spec {
   std::string name;
   std::string description;
   std::optional<param_schema> parameters;  // nullopt: the function takes no arguments
   std::vector<publish_spec> publish;
   ack_spec ack;
+  tools::behavior behavior = tools::behavior::blocking;
+  tools::scheduling scheduling = tools::scheduling::when_idle;  // NON_BLOCKING only
 };
 
 }  // namespace lb::tools

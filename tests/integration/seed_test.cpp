@@ -270,5 +270,53 @@ TEST_F(SeedTest, VoiceFromASatelliteIsHeardAnsweredAndActedOn) {
   EXPECT_NE(wrong_rate.log().find("the recording is 44100 Hz; voice input is 16 kHz"), std::string::npos);
 }
 
+TEST_F(SeedTest, ANonBlockingGarageDoorLetsTheModelTalkAndReportsLater) {
+  mqtt_peer garage(broker_->uri(), "sim-garage", [](mqtt_peer& peer, const seen_message& m) {
+    if (m.topic == "garage/set") peer.publish("garage/state", R"({"state":"opening"})", 0);
+  });
+  garage.subscribe("garage/set");
+  start_server([](fake_live_server::connection& conn, const json& msg) {
+    if (msg.contains("clientContent")) {
+      conn.send(
+          json{{"toolCall", {{"functionCalls", json::array({call("open_garage_door", json::object())})}}}});
+      answer_text(conn, "Opening the garage door now.");  // the model goes on without waiting
+    } else if (msg.contains("toolResponse")) {
+      const json& r = msg["toolResponse"]["functionResponses"][0];
+      if (r.value("scheduling", "") == "WHEN_IDLE" && r["response"].contains("output"))
+        answer_text(conn, "The garage door is open.");
+    }
+  });
+  start_bridge(config(R"(  - name: open_garage_door
+    behavior: NON_BLOCKING
+    scheduling: WHEN_IDLE
+    publish: {topic: garage/set, payload: {state: "open"}}
+    ack: {topic: garage/state, match: {state: "open"}, timeout: 10s}
+)"));
+  observer_->publish("livebridge/prompt", json{{"id", "garage-1"}, {"text", "Open the garage"}}.dump(), 1);
+  const auto first = observer_->wait_for(
+      "livebridge/reply", [](const seen_message&) { return true; }, patience);
+  ASSERT_TRUE(first);
+  const json now = json::parse(first->payload);
+  EXPECT_EQ(now["id"], "garage-1");
+  EXPECT_EQ(now["text"], "Opening the garage door now.");
+  ASSERT_EQ(now["tool_calls"].size(), 1u);
+  EXPECT_EQ(now["tool_calls"][0]["pending"], true);
+  EXPECT_TRUE(now["tool_calls"][0]["ok"].is_null());
+  EXPECT_TRUE(tool_responses().empty());  // the door is still moving
+
+  garage.publish("garage/state", R"({"state":"open"})", 0);  // 20 s later in a real garage
+  const auto later = observer_->wait_count("livebridge/reply", 2, patience);
+  ASSERT_EQ(later.size(), 2u);
+  const json follow_up = json::parse(later[1].payload);
+  EXPECT_EQ(follow_up["id"], "garage-1");
+  EXPECT_EQ(follow_up["follow_up"], true);
+  EXPECT_EQ(follow_up["text"], "The garage door is open.");
+  ASSERT_EQ(tool_responses().size(), 1u);
+  EXPECT_EQ(tool_responses()[0]["scheduling"], "WHEN_IDLE");
+  const json declared =
+      messages_of(server_->received(), "setup").at(0)["tools"][0]["functionDeclarations"][0];
+  EXPECT_EQ(declared["behavior"], "NON_BLOCKING");
+}
+
 }  // namespace
 }  // namespace lb::test
