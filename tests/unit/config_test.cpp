@@ -285,3 +285,26 @@ TEST_F(Secrets, UnreadableKeyFileIsNamed) {
 
 }  // namespace
 }  // namespace lb::config
+
+namespace lb::config {
+namespace {
+
+TEST(Config, SchedulingNeedsANonBlockingFunctionAndAKnownValue) {
+  const std::string tool = std::string(minimal) + R"(tools:
+  - name: open_garage_door
+    publish: {topic: garage/set, payload: open}
+)";
+  EXPECT_EQ(only_error(tool + "    scheduling: SILENT\n"),
+            "test.yaml:6:17: tools[0].scheduling: applies only with behavior: NON_BLOCKING");
+  EXPECT_EQ(only_error(tool + "    behavior: NON_BLOCKING\n    scheduling: LATER\n"),
+            "test.yaml:7:17: tools[0].scheduling: expected INTERRUPT, WHEN_IDLE or SILENT, found \"LATER\"");
+  EXPECT_EQ(only_error(tool + "    behavior: SOMETIMES\n"),
+            "test.yaml:6:15: tools[0].behavior: expected BLOCKING or NON_BLOCKING, found \"SOMETIMES\"");
+  const auto ok = load(tool + "    behavior: NON_BLOCKING\n    scheduling: INTERRUPT\n");
+  ASSERT_TRUE(ok.cfg);
+  EXPECT_EQ(ok.cfg->tools[0].behavior, tools::behavior::non_blocking);
+  EXPECT_EQ(ok.cfg->tools[0].scheduling, tools::scheduling::interrupt);
+}
+
+}  // namespace
+}  // namespace lb::config
