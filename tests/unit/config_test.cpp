@@ -283,12 +283,6 @@ TEST_F(Secrets, UnreadableKeyFileIsNamed) {
   EXPECT_NE(r.errors[0].find("live.api_key_file: cannot read"), std::string::npos) << r.errors[0];
 }
 
-}  // namespace
-}  // namespace lb::config
-
-namespace lb::config {
-namespace {
-
 TEST(Config, SchedulingNeedsANonBlockingFunctionAndAKnownValue) {
   const std::string tool = std::string(minimal) + R"(tools:
   - name: open_garage_door
