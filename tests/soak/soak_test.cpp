@@ -93,9 +93,17 @@ TEST_F(SoakTest, PromptsAndCallsSurviveRandomFaults) {
       }
       conn.send(json{{"toolCall", {{"functionCalls", calls}}}});
       if (roll() < 0.04) {
-        end_connection(false);
-        conn.after(std::chrono::milliseconds(static_cast<int>(roll() * 50)),
-                   [&conn] { conn.close(1011, "Deadline expired before operation could complete."); });
+        // The calls still open when the close actually happens are the orphans: answers that
+        // arrive before it count as answered, and calls issued meanwhile are orphaned too.
+        conn.after(std::chrono::milliseconds(static_cast<int>(roll() * 50)), [&conn, book] {
+          {
+            std::lock_guard lock(book->mutex);
+            for (const auto& id : book->open_calls[conn.index()]) book->orphaned.insert(id);
+            book->open_calls[conn.index()].clear();
+            ++book->faults;
+          }
+          conn.close(1011, "Deadline expired before operation could complete.");
+        });
       }
       return;
     }
@@ -104,8 +112,9 @@ TEST_F(SoakTest, PromptsAndCallsSurviveRandomFaults) {
       {
         std::lock_guard lock(book->mutex);
         auto& open = book->open_calls[conn.index()];
-        for (const auto& r : msg["toolResponse"]["functionResponses"]) open.erase(r.value("id", ""));
-        turn_done = open.empty();
+        std::size_t known = 0;
+        for (const auto& r : msg["toolResponse"]["functionResponses"]) known += open.erase(r.value("id", ""));
+        turn_done = known > 0 && open.empty();  // the model speaks once, after its last call is answered
       }
       if (!turn_done) return;
       if (roll() < 0.03) {
