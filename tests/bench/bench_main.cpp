@@ -50,6 +50,7 @@ struct options {
   int idle_seconds = 60;  // idle CPU is measured over this
   int startups = 5;       // start-up to READY=1, median of this many
   std::string log_level = "info";
+  bool events = true;  // mqtt.events: two extra publishes per call
   std::string json_file;
 };
 
@@ -280,13 +281,14 @@ class bench_model {
 };
 
 std::string bench_config(const fake_live_server& server, const test::mosquitto_broker& broker,
-                         const test::test_pki& pki) {
+                         const test::test_pki& pki, bool events) {
   std::string rooms = "bench";
   for (int d = 0; d < device_count; ++d) rooms += ", " + bench_model::device_name(d);
   return "live:\n  url: " + server.url() +
          "\n  model: models/gemini-live-2.5-flash-preview\n  ca_file: " + pki.ca_cert +
          "\nmqtt:\n  url: " + broker.url() +
-         "\n  client_id: lb-bench\n"
+         "\n  client_id: lb-bench\n  events: " + (events ? "true" : "false") +
+         "\n"
          "tools:\n"
          "  - name: set_light\n"
          "    parameters:\n"
@@ -339,7 +341,7 @@ int run(const options& opt) {
   fake_live_server server(
       so, [&model](fake_live_server::connection& c, const json& m) { model.on_message(c, m); });
   model.attach(server);
-  dir.write("livebridge.yaml", bench_config(server, broker, pki));
+  dir.write("livebridge.yaml", bench_config(server, broker, pki, opt.events));
   dir.write("gemini-api-key", "bench-key\n");
   std::map<std::string, std::string> env{{"CREDENTIALS_DIRECTORY", dir.path()},
                                          {"GEMINI_API_KEY", ""},
@@ -491,10 +493,12 @@ int main(int argc, char** argv) {
       opt.log_level = value();
     else if (a == "--json")
       opt.json_file = value();
+    else if (a == "--events")
+      opt.events = value() != "off";
     else {
       std::fprintf(stderr,
                    "usage: livebridge-bench --binary PATH [--calls N] [--long-calls N] [--batches N] "
-                   "[--idle-seconds S] [--startups N] [--log-level L] [--json FILE]\n");
+                   "[--idle-seconds S] [--startups N] [--log-level L] [--events on|off] [--json FILE]\n");
       return 64;
     }
   }
