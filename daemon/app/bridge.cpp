@@ -248,14 +248,14 @@ void bridge::on_voice_chunk(const tools::incoming_message& msg) {
                      " reason=\"expected 16-bit PCM samples, at most 16 × mqtt.max_prompt_bytes\"");
     return;
   }
-  if (!session_->ready()) {
-    log::warning("voice.dropped", "reason=\"the Live session is not connected\"");
-    return;
-  }
   // Microphone audio while a call is outstanding has been reported to make the server close the
-  // session (1008); it is held back until every call is answered.
-  if (dispatcher_->pending_calls() > 0) {
-    if (voice_dropped_++ == 0) log::info("voice.held_back", "reason=\"a tool call is outstanding\"");
+  // session (1008), so it is dropped until every call is answered; so is audio with no session.
+  // Logged once per stretch, not once per chunk.
+  const char* drop_reason = !session_->ready()                 ? "the Live session is not connected"
+                            : dispatcher_->pending_calls() > 0 ? "a tool call is outstanding"
+                                                               : nullptr;
+  if (drop_reason != nullptr) {
+    if (voice_dropped_++ == 0) log::info("voice.dropped", "reason=" + log::quote(drop_reason));
     return;
   }
   voice_dropped_ = 0;
@@ -521,7 +521,7 @@ const tools::tool_spec* bridge::find_tool(const std::string& name) const {
 }
 
 void bridge::record_call_result(const std::string& id, bool ok, const json& response) {
-  if (!turn_) return;  // a call outside a prompt's turn (a voice turn, say) has no reply to go in
+  if (!turn_) return;  // a call made outside any turn has no reply to go in; its event says it all
   for (auto& record : turn_->tool_calls) {
     if (record.value("id", "") == id && !record.contains("ok")) {
       record["ok"] = ok;

@@ -131,7 +131,7 @@ class bridge final : private live::session_events {
   };
   std::optional<expected_turn> expected_;
   nlohmann::json voice_id_;        // from <prefix>/audio/in/end, for the voice turn's reply
-  std::size_t voice_dropped_ = 0;  // chunks held back while a call was outstanding
+  std::size_t voice_dropped_ = 0;  // chunks dropped in the current stretch (no session, a call outstanding)
 };
 
 }  // namespace lb::app
