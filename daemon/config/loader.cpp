@@ -5,8 +5,10 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <initializer_list>
 #include <set>
 #include <sstream>
+#include <utility>
 
 #include <yaml-cpp/yaml.h>
 
@@ -140,6 +142,28 @@ class reader {
     }
     out = n.Scalar();
     return true;
+  }
+
+  // One of `choices` (its spelling in the file → the value); anything else is an error that names
+  // them all.
+  template <class T>
+  bool read_choice(const YAML::Node& map, const std::string& path, const char* key,
+                   std::initializer_list<std::pair<const char*, T>> choices, T& out) {
+    std::string text;
+    if (!read_string(map, path, key, text)) return false;
+    std::string names;
+    std::size_t index = 0;
+    for (const auto& [name, value] : choices) {
+      if (text == name) {
+        out = value;
+        return true;
+      }
+      if (index > 0) names += index + 1 == choices.size() ? " or " : ", ";
+      names += name;
+      ++index;
+    }
+    error(map[key], join(path, key), "expected " + names + ", found " + describe(map[key]));
+    return false;
   }
 
   void read_optional_string(const YAML::Node& map, const std::string& path, const char* key,
@@ -600,31 +624,17 @@ void read_tool(reader& r, const YAML::Node& n, const std::string& path, std::vec
   if (!r.expect_map(n, path)) return;
   r.check_keys(n, path, {"name", "description", "parameters", "publish", "ack", "behavior", "scheduling"});
   tools::tool_spec tool;
-  std::string behavior_text;
-  if (r.read_string(n, path, "behavior", behavior_text)) {
-    if (behavior_text == "BLOCKING") {
-      tool.behavior = tools::behavior::blocking;
-    } else if (behavior_text == "NON_BLOCKING") {
-      tool.behavior = tools::behavior::non_blocking;
-    } else {
-      r.error(n["behavior"], r.join(path, "behavior"),
-              "expected BLOCKING or NON_BLOCKING, found " + describe(n["behavior"]));
-    }
-  }
-  std::string scheduling_text;
-  if (r.read_string(n, path, "scheduling", scheduling_text)) {
-    if (scheduling_text == "INTERRUPT") {
-      tool.scheduling = tools::scheduling::interrupt;
-    } else if (scheduling_text == "WHEN_IDLE") {
-      tool.scheduling = tools::scheduling::when_idle;
-    } else if (scheduling_text == "SILENT") {
-      tool.scheduling = tools::scheduling::silent;
-    } else {
-      r.error(n["scheduling"], r.join(path, "scheduling"),
-              "expected INTERRUPT, WHEN_IDLE or SILENT, found " + describe(n["scheduling"]));
-    }
-    if (tool.behavior != tools::behavior::non_blocking)
-      r.error(n["scheduling"], r.join(path, "scheduling"), "applies only with behavior: NON_BLOCKING");
+  r.read_choice<tools::behavior>(
+      n, path, "behavior",
+      {{"BLOCKING", tools::behavior::blocking}, {"NON_BLOCKING", tools::behavior::non_blocking}},
+      tool.behavior);
+  if (r.read_choice<tools::scheduling>(n, path, "scheduling",
+                                       {{"INTERRUPT", tools::scheduling::interrupt},
+                                        {"WHEN_IDLE", tools::scheduling::when_idle},
+                                        {"SILENT", tools::scheduling::silent}},
+                                       tool.scheduling) &&
+      tool.behavior != tools::behavior::non_blocking) {
+    r.error(n["scheduling"], r.join(path, "scheduling"), "applies only with behavior: NON_BLOCKING");
   }
   if (r.read_string(n, path, "name", tool.name, true)) {
     if (!valid_function_name(tool.name)) {
