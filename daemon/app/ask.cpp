@@ -69,6 +69,8 @@ int run_ask(const config::config& cfg, const config::secrets& secrets, const ask
                   // 100 ms chunks, as a microphone satellite sends them, then the end of the stream
                   // naming the reply we wait for.
                   constexpr std::size_t chunk = 3200;
+                  if (cfg.live.push_to_talk)
+                    client->publish_and_forget(tools::plain_message(topics.audio_in_start, "", 1, false));
                   for (std::size_t at = 0; at < request.voice_pcm.size(); at += chunk) {
                     client->publish_and_forget(
                         tools::plain_message(topics.audio_in, request.voice_pcm.substr(at, chunk), 1, false));

@@ -45,6 +45,7 @@ bridge::bridge(asio::io_context& io, config::config cfg, config::secrets secrets
   }
   subscriptions.push_back(topics_.audio_in);
   subscriptions.push_back(topics_.audio_in_end);
+  subscriptions.push_back(topics_.audio_in_start);
   for (auto& f : tools::ack_subscription_filters(cfg_.tools, dispatch_options))
     subscriptions.push_back(std::move(f));
   mqtt_ = std::make_unique<mqtt::client>(
@@ -186,6 +187,12 @@ void bridge::on_mqtt_message(tools::incoming_message&& msg) {
     on_voice_end(msg);
     return;
   }
+  if (msg.topic == topics_.audio_in_start) {
+    // Only push to talk marks the start; with the server's detection there is nothing to send.
+    if (cfg_.live.push_to_talk && !stopping_ && !msg.retained && session_->ready())
+      session_->send(live::build_activity_start());
+    return;
+  }
   dispatcher_->on_message(msg);
 }
 
@@ -276,7 +283,7 @@ void bridge::on_voice_end(const tools::incoming_message& msg) {
     }
   }
   log::info("voice.end", "id=" + json_text(voice_id_));
-  session_->send(live::build_audio_stream_end());
+  session_->send(cfg_.live.push_to_talk ? live::build_activity_end() : live::build_audio_stream_end());
 }
 
 void bridge::start_next_turn() {

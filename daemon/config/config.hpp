@@ -31,6 +31,10 @@ struct live_config {
   std::string system_instruction;  // empty = none
   std::string voice;     // AUDIO: a prebuilt voice ("Kore", "Puck", …); empty = the model's default
   std::string language;  // AUDIO: BCP-47 code of the spoken answer ("en-US"); empty = automatic
+  // Voice input: false = the server's voice activity detection finds where speech starts and ends;
+  // true = the satellite says so (push to talk): <prefix>/audio/in/start and /end become
+  // activityStart / activityEnd, and the server's detection is turned off.
+  bool push_to_talk = false;
   struct audio_output {
     // Where each turn's spoken answer is written as a WAV file; empty = $STATE_DIRECTORY/audio, or
     // no files at all when there is no state directory either.
@@ -92,12 +96,13 @@ inline std::string resolved_state_directory(const live_config& live) {
 // Topics under mqtt.topic_prefix.
 struct topics {
   std::string prompt, reply, availability, response, event, audio;
-  std::string audio_in;      // voice from a microphone satellite: raw 16 kHz PCM16LE mono chunks
-  std::string audio_in_end;  // the microphone closed; optional JSON {"id": …} names the voice turn
+  std::string audio_in;        // voice from a microphone satellite: raw 16 kHz PCM16LE mono chunks
+  std::string audio_in_end;    // the microphone closed; optional JSON {"id": …} names the voice turn
+  std::string audio_in_start;  // push to talk: the button went down
   static topics for_config(const mqtt_config& m) {
     const std::string& p = m.topic_prefix;
-    return {p + "/prompt", p + "/reply", p + "/availability", p + "/response/" + m.client_id,
-            p + "/event",  p + "/audio", p + "/audio/in",     p + "/audio/in/end"};
+    return {p + "/prompt", p + "/reply",    p + "/availability", p + "/response/" + m.client_id, p + "/event",
+            p + "/audio",  p + "/audio/in", p + "/audio/in/end", p + "/audio/in/start"};
   }
 };
 

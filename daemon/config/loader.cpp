@@ -258,7 +258,8 @@ void read_live(reader& r, const YAML::Node& n, live_config& live) {
                 "context_compression",
                 "voice",
                 "language",
-                "audio"});
+                "audio",
+                "push_to_talk"});
   if (r.read_string(n, path, "url", live.url)) {
     const auto u = parse_url(live.url);
     if (!u || (u->scheme != "ws" && u->scheme != "wss")) {
@@ -289,6 +290,7 @@ void read_live(reader& r, const YAML::Node& n, live_config& live) {
   r.read_string(n, path, "system_instruction", live.system_instruction);
   r.read_string(n, path, "voice", live.voice);
   r.read_string(n, path, "language", live.language);
+  r.read_bool(n, path, "push_to_talk", live.push_to_talk);
   if (const YAML::Node a = n["audio"]) {
     const std::string apath = "live.audio";
     if (r.expect_map(a, apath)) {

@@ -174,6 +174,8 @@ std::string build_setup(const config::live_config& live, const std::vector<tools
     setup["outputAudioTranscription"] = json::object();
     setup["inputAudioTranscription"] = json::object();
   }
+  if (live.push_to_talk)
+    setup["realtimeInputConfig"] = {{"automaticActivityDetection", {{"disabled", true}}}};
   if (live.session_resumption) setup["sessionResumption"] = json::object();
   if (live.compression.enabled) {
     setup["contextWindowCompression"] = {
@@ -217,6 +219,14 @@ std::string build_realtime_audio(std::string_view pcm, std::uint32_t sample_rate
 
 std::string build_audio_stream_end() {
   return json_text(json{{"realtimeInput", {{"audioStreamEnd", true}}}});
+}
+
+std::string build_activity_start() {
+  return json_text(json{{"realtimeInput", {{"activityStart", json::object()}}}});
+}
+
+std::string build_activity_end() {
+  return json_text(json{{"realtimeInput", {{"activityEnd", json::object()}}}});
 }
 
 std::optional<std::chrono::milliseconds> parse_proto_duration(std::string_view text) {

@@ -31,6 +31,9 @@ std::string build_tool_response(std::string_view id, std::string_view name, cons
 // Voice input: raw PCM16LE mono at `sample_rate`, and the end of the microphone stream.
 std::string build_realtime_audio(std::string_view pcm, std::uint32_t sample_rate);
 std::string build_audio_stream_end();
+// Push to talk (automatic activity detection off): the user started and stopped speaking.
+std::string build_activity_start();
+std::string build_activity_end();
 
 // ---- server → client -------------------------------------------------------------------------
 

@@ -318,5 +318,67 @@ TEST_F(SeedTest, ANonBlockingGarageDoorLetsTheModelTalkAndReportsLater) {
   EXPECT_EQ(declared["behavior"], "NON_BLOCKING");
 }
 
+TEST_F(SeedTest, PushToTalkBracketsTheSpeechWithActivitySignals) {
+  start_server([](fake_live_server::connection& conn, const json& msg) {
+    if (msg.contains("realtimeInput") && msg["realtimeInput"].contains("activityEnd")) {
+      conn.send(json{{"serverContent", {{"inputTranscription", {{"text", "Hello?"}}}}}});
+      speak(conn, {"Hi there."}, {tone(0.2)});
+    }
+  });
+  start_bridge(config(seed_tools, "  response_modality: AUDIO\n  push_to_talk: true\n"));
+  const json setup = messages_of(server_->received(), "setup").at(0);
+  EXPECT_EQ(setup["realtimeInputConfig"]["automaticActivityDetection"]["disabled"], true);
+  dir_.write("hello.wav", audio::make_wav(tone(0.5, 16000), 16000));
+  process ask_voice({LIVEBRIDGE_BINARY, "ask", "--json", "--config", dir_.file("livebridge.yaml"), "--wav",
+                     dir_.file("hello.wav")},
+                    dir_.file("ask.log"), {{"CREDENTIALS_DIRECTORY", dir_.path()}});
+  ASSERT_EQ(ask_voice.wait(patience), 0) << ask_voice.log();
+  const json reply = json::parse(ask_voice.log());
+  EXPECT_EQ(reply["heard"], "Hello?");
+  EXPECT_EQ(reply["text"], "Hi there.");
+  const auto inputs = messages_of(server_->received(), "realtimeInput");
+  ASSERT_GE(inputs.size(), 3u);
+  EXPECT_EQ(inputs.front(), json({{"activityStart", json::object()}}));
+  EXPECT_TRUE(inputs[1].contains("audio"));
+  EXPECT_EQ(inputs.back(), json({{"activityEnd", json::object()}}));
+}
+
+TEST_F(SeedTest, OneSpokenTurnMixesSearchCodeAndADeviceCall) {
+  z2m_bridge z2m(broker_->uri(), {"living_room"});
+  start_server([](fake_live_server::connection& conn, const json& msg) {
+    if (msg.contains("clientContent")) {
+      conn.send(json{
+          {"serverContent",
+           {{"modelTurn",
+             {{"parts",
+               json::array({{{"executableCode", {{"language", "PYTHON"}, {"code", "print(18 + 3)"}}}},
+                            {{"codeExecutionResult", {{"outcome", "OUTCOME_OK"}, {"output", "21\n"}}}}})}}},
+            {"groundingMetadata",
+             {{"webSearchQueries", json::array({"sunset Berlin today"})},
+              {"groundingChunks",
+               json::array(
+                   {{{"web", {{"uri", "https://example.org/sun"}, {"title", "example.org"}}}}})}}}}}});
+      conn.send(
+          json{{"toolCall", {{"functionCalls", json::array({call("turn_on_the_lights", json::object())})}}}});
+    } else if (msg.contains("toolResponse")) {
+      speak(conn, {"Sunset is at nine; the lights are on."}, {tone(0.3)});
+    }
+  });
+  start_bridge(config(seed_tools,
+                      "  response_modality: AUDIO\n  builtin_tools: [google_search, code_execution]\n"
+                      "  audio: {directory: " +
+                          dir_.file("audio") + "}\n"));
+  const json reply = ask("When is sunset, how many hours from 18:00 to 21:00, and turn on the lights");
+  EXPECT_EQ(reply["text"], "Sunset is at nine; the lights are on.");
+  EXPECT_EQ(reply["search_queries"], json::array({"sunset Berlin today"}));
+  EXPECT_EQ(reply["sources"][0]["uri"], "https://example.org/sun");
+  EXPECT_EQ(reply["code_results"][0]["output"], "21\n");
+  ASSERT_EQ(reply["tool_calls"].size(), 1u);
+  EXPECT_EQ(reply["tool_calls"][0]["response"]["output"]["state"]["state"], "ON");
+  EXPECT_TRUE(std::filesystem::exists(reply["audio"].value("file", "")));
+  const json tools = messages_of(server_->received(), "setup").at(0)["tools"];
+  EXPECT_EQ(tools.size(), 3u);  // declared functions, googleSearch, codeExecution
+}
+
 }  // namespace
 }  // namespace lb::test
