@@ -227,6 +227,7 @@ class client::impl {
   }
 
   void mark_connected() {
+    if (stopping_) return;
     owner_.connected_ = true;
     owner_.state_text_ = "connected";
     log::notice("mqtt.connected",
@@ -249,6 +250,11 @@ class client::impl {
       post([done = std::move(done)] { done(std::string("the MQTT broker is not connected")); });
       return;
     }
+    send(m, std::move(done));
+  }
+
+  // Hands the message to paho; only publish() and stop() decide whether the link may carry it.
+  void send(const tools::outgoing_message& m, std::function<void(std::optional<std::string>)> done) {
     auto msg = ::mqtt::make_message(m.topic, m.payload, m.qos, m.retain);
     ::mqtt::properties props;
     if (!m.response_topic.empty())
@@ -271,7 +277,15 @@ class client::impl {
   void stop(std::optional<tools::outgoing_message> final_message, std::function<void()> done) {
     stopping_ = true;
     retry_timer_.cancel();
-    if (!owner_.connected_) {
+    ++generation_;  // SUBACKs still on their way must not report a connection now
+    // The link may be up with SUBACKs pending (a stop right after a start): the final message
+    // (`offline`) still goes out, or the broker would keep an `online` from before.
+    bool link_up = owner_.connected_;
+    try {
+      link_up = link_up || cli_.is_connected();
+    } catch (...) {
+    }
+    if (!link_up) {
       try {
         cli_.disconnect(0)->wait_for(std::chrono::milliseconds(100));
       } catch (...) {
@@ -293,7 +307,7 @@ class client::impl {
       }
     };
     if (final_message) {
-      publish(*final_message, std::move(disconnect));
+      send(*final_message, std::move(disconnect));
     } else {
       disconnect(std::nullopt);
     }

@@ -2,6 +2,7 @@
 // throwaway CA) and simulated devices. Each test asserts what a user would check: what the
 // broker carried, what the model was told, what came back on livebridge/reply.
 #include <csignal>
+#include <thread>
 
 #include "bridge_fixture.hpp"
 
@@ -218,6 +219,30 @@ TEST_F(BridgeTest, StopPublishesOfflineClosesTheSessionAndExitsZero) {
   const auto availability = observer_->messages_on("livebridge/availability");
   ASSERT_FALSE(availability.empty());
   EXPECT_EQ(availability.back().payload, "offline");
+}
+
+TEST_F(BridgeTest, AStopAtAnyMomentOfStartingNeverLeavesOnlineBehind) {
+  start_server(simulated_model());
+  start_bridge(config(seed_tools));  // a first run leaves the retained `online` of a healthy bridge
+  bridge_->signal(SIGTERM);
+  ASSERT_EQ(bridge_->wait(5s), 0);
+  // An operator restarting in a hurry: SIGTERM at every stage of start-up (connecting, waiting for
+  // SUBACKs, connected). Whatever the moment, the broker must not be left saying `online`.
+  for (int delay_ms : {0, 5, 10, 20, 40, 80}) {
+    start_bridge(config(seed_tools), /*wait_ready=*/false);
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    bridge_->signal(SIGTERM);
+    // Before its handler is installed, SIGTERM ends the process by default (systemd counts that
+    // as a clean stop too).
+    const auto code = bridge_->wait(5s);
+    ASSERT_TRUE(code == 0 || code == 128 + SIGTERM) << "delay " << delay_ms << " ms";
+    mqtt_peer late(broker_->uri(), "late-" + std::to_string(delay_ms));
+    late.subscribe("livebridge/availability");
+    const auto retained = late.wait_for(
+        "livebridge/availability", [](const seen_message& m) { return m.retained; }, 2s);
+    ASSERT_TRUE(retained) << "delay " << delay_ms << " ms";
+    EXPECT_EQ(retained->payload, "offline") << "SIGTERM " << delay_ms << " ms after start";
+  }
 }
 
 TEST_F(BridgeTest, CheckConfigExitCodes) {
