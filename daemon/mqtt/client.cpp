@@ -86,6 +86,7 @@ class client::impl {
         broker_port_(static_cast<std::uint16_t>(std::stoi(parse_url(cfg.url)->port))),
         cli_(uri_, cfg.client_id, ::mqtt::create_options(v5_ ? MQTTVERSION_5 : MQTTVERSION_3_1_1)),
         retry_timer_(io),
+        stop_deadline_(io),
         connect_listener_(io,
                           [this](const std::string& error) {
                             if (!stopping_) retry_connect("connect failed: " + error);
@@ -278,6 +279,29 @@ class client::impl {
     stopping_ = true;
     retry_timer_.cancel();
     ++generation_;  // SUBACKs still on their way must not report a connection now
+    // `done` runs exactly once: when the disconnect completes, or at the deadline. A broker that
+    // dies during the stop (both stopped together) never acknowledges the final message nor the
+    // DISCONNECT, and a stop must not hang on that.
+    auto finish = std::make_shared<std::function<void()>>(std::move(done));
+    auto finish_once = [this, finish] {
+      if (!*finish) return;
+      auto f = std::move(*finish);
+      *finish = nullptr;
+      stop_deadline_.cancel();
+      owner_.connected_ = false;
+      owner_.state_text_ = "disconnected";
+      f();
+    };
+    stop_deadline_.expires_after(std::chrono::seconds(3));
+    stop_deadline_.async_wait([this, finish_once](const boost::system::error_code& ec) {
+      if (ec) return;
+      log::warning("mqtt.stop_timeout", "reason=\"the broker did not acknowledge the disconnect in time\"");
+      try {
+        cli_.disconnect(0);
+      } catch (...) {
+      }
+      finish_once();
+    });
     // The link may be up with SUBACKs pending (a stop right after a start): the final message
     // (`offline`) still goes out, or the broker would keep an `online` from before.
     bool link_up = owner_.connected_;
@@ -290,20 +314,16 @@ class client::impl {
         cli_.disconnect(0)->wait_for(std::chrono::milliseconds(100));
       } catch (...) {
       }
-      post(std::move(done));
+      post(finish_once);
       return;
     }
-    auto disconnect = [this, done = std::move(done)](std::optional<std::string>) mutable {
+    auto disconnect = [this, finish_once](std::optional<std::string>) {
       try {
-        cli_.disconnect(std::chrono::seconds(2), nullptr,
-                        *new posting_listener(io_, [this, done](std::optional<std::string>) {
-                          owner_.connected_ = false;
-                          owner_.state_text_ = "disconnected";
-                          done();
-                        }));
+        cli_.disconnect(
+            std::chrono::seconds(2), nullptr,
+            *new posting_listener(io_, [finish_once](std::optional<std::string>) { finish_once(); }));
       } catch (const ::mqtt::exception&) {
-        owner_.connected_ = false;
-        done();
+        finish_once();
       }
     };
     if (final_message) {
@@ -341,6 +361,7 @@ class client::impl {
   ::mqtt::async_client cli_;
   ::mqtt::connect_options options_;
   asio::steady_timer retry_timer_;
+  asio::steady_timer stop_deadline_;
   connect_listener connect_listener_;
   live::backoff backoff_;
   std::uint64_t generation_ = 0;  // bumped per connection; stale SUBACKs are ignored

@@ -323,5 +323,18 @@ TEST_F(BridgeTest, ADeviceFloodingItsStateTopicDoesNotDrownTheAnswer) {
   EXPECT_EQ(commands_on("zigbee2mqtt/living_room/set"), 1u);
 }
 
+TEST_F(BridgeTest, StoppingTogetherWithTheBrokerStillEndsPromptly) {
+  // A host shutting down stops mosquitto and livebridge at the same moment: the final `offline`
+  // and the DISCONNECT are never acknowledged, and the stop must not wait for them forever.
+  start_server(simulated_model());
+  start_bridge(config(seed_tools));
+  observer_.reset();
+  bridge_->signal(SIGTERM);
+  broker_->stop();
+  const auto stopped = std::chrono::steady_clock::now();
+  EXPECT_EQ(bridge_->wait(10s), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - stopped, 6s);
+}
+
 }  // namespace
 }  // namespace lb::test
