@@ -5,8 +5,8 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
-#include <initializer_list>
 #include <set>
+#include <span>
 #include <sstream>
 #include <utility>
 
@@ -148,7 +148,7 @@ class reader {
   // them all.
   template <class T>
   bool read_choice(const YAML::Node& map, const std::string& path, const char* key,
-                   std::initializer_list<std::pair<const char*, T>> choices, T& out) {
+                   std::span<const tools::spelling<T>> choices, T& out) {
     std::string text;
     if (!read_string(map, path, key, text)) return false;
     std::string names;
@@ -159,7 +159,7 @@ class reader {
         return true;
       }
       if (index > 0) names += index + 1 == choices.size() ? " or " : ", ";
-      names += name;
+      names += std::string(name);
       ++index;
     }
     error(map[key], join(path, key), "expected " + names + ", found " + describe(map[key]));
@@ -578,20 +578,7 @@ void read_ack(reader& r, const YAML::Node& n, const std::string& path, tools::to
   r.check_keys(n, path, {"style", "topic", "match", "reject", "tolerance", "timeout"});
   tools::ack_spec& ack = tool.ack;
   ack.style = n["topic"] ? tools::ack_style::state : tools::ack_style::broker;
-  std::string style;
-  if (r.read_string(n, path, "style", style)) {
-    if (style == "state")
-      ack.style = tools::ack_style::state;
-    else if (style == "response")
-      ack.style = tools::ack_style::response;
-    else if (style == "rpc")
-      ack.style = tools::ack_style::rpc;
-    else if (style == "broker")
-      ack.style = tools::ack_style::broker;
-    else
-      r.error(n["style"], r.join(path, "style"),
-              "expected state, response, rpc or broker, found " + describe(n["style"]));
-  }
+  r.read_choice<tools::ack_style>(n, path, "style", tools::ack_style_spellings, ack.style);
   const bool needs_topic = ack.style == tools::ack_style::state || ack.style == tools::ack_style::rpc;
   if (needs_topic) {
     if (auto t = read_text_template(r, n, path, "topic", tool)) ack.topic = std::move(*t);
@@ -626,15 +613,8 @@ void read_tool(reader& r, const YAML::Node& n, const std::string& path, std::vec
   if (!r.expect_map(n, path)) return;
   r.check_keys(n, path, {"name", "description", "parameters", "publish", "ack", "behavior", "scheduling"});
   tools::tool_spec tool;
-  r.read_choice<tools::behavior>(
-      n, path, "behavior",
-      {{"BLOCKING", tools::behavior::blocking}, {"NON_BLOCKING", tools::behavior::non_blocking}},
-      tool.behavior);
-  if (r.read_choice<tools::scheduling>(n, path, "scheduling",
-                                       {{"INTERRUPT", tools::scheduling::interrupt},
-                                        {"WHEN_IDLE", tools::scheduling::when_idle},
-                                        {"SILENT", tools::scheduling::silent}},
-                                       tool.scheduling) &&
+  r.read_choice<tools::behavior>(n, path, "behavior", tools::behavior_spellings, tool.behavior);
+  if (r.read_choice<tools::scheduling>(n, path, "scheduling", tools::scheduling_spellings, tool.scheduling) &&
       tool.behavior != tools::behavior::non_blocking) {
     r.error(n["scheduling"], r.join(path, "scheduling"), "applies only with behavior: NON_BLOCKING");
   }

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tools/schema.hpp"
@@ -26,18 +27,28 @@ enum class ack_style {
   rpc,       // JSON-RPC (Shelly Gen2): a reply on `topic` whose "id" equals the request's {{call.id}}
 };
 
+// An enum's spelling in the config file (and on the wire), one table for both directions: the
+// loader reads through it, the *_name functions write through it.
+template <class E>
+struct spelling {
+  std::string_view name;
+  E value;
+};
+
+template <class E, std::size_t N>
+constexpr std::string_view name_in(const spelling<E> (&table)[N], E value) {
+  for (const auto& s : table)
+    if (s.value == value) return s.name;
+  return table[0].name;
+}
+
+inline constexpr spelling<ack_style> ack_style_spellings[] = {{"state", ack_style::state},
+                                                              {"response", ack_style::response},
+                                                              {"rpc", ack_style::rpc},
+                                                              {"broker", ack_style::broker}};
+
 inline std::string_view ack_style_name(ack_style s) {
-  switch (s) {
-    case ack_style::broker:
-      return "broker";
-    case ack_style::state:
-      return "state";
-    case ack_style::response:
-      return "response";
-    case ack_style::rpc:
-      return "rpc";
-  }
-  return "broker";
+  return name_in(ack_style_spellings, s);
 }
 
 struct ack_spec {
@@ -55,16 +66,14 @@ struct ack_spec {
 enum class behavior { blocking, non_blocking };
 enum class scheduling { interrupt, when_idle, silent };
 
+inline constexpr spelling<behavior> behavior_spellings[] = {{"BLOCKING", behavior::blocking},
+                                                            {"NON_BLOCKING", behavior::non_blocking}};
+inline constexpr spelling<scheduling> scheduling_spellings[] = {{"INTERRUPT", scheduling::interrupt},
+                                                                {"WHEN_IDLE", scheduling::when_idle},
+                                                                {"SILENT", scheduling::silent}};
+
 inline std::string_view scheduling_name(scheduling s) {
-  switch (s) {
-    case scheduling::interrupt:
-      return "INTERRUPT";
-    case scheduling::when_idle:
-      return "WHEN_IDLE";
-    case scheduling::silent:
-      return "SILENT";
-  }
-  return "WHEN_IDLE";
+  return name_in(scheduling_spellings, s);
 }
 
 struct tool_spec {
