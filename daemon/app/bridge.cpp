@@ -462,7 +462,7 @@ void bridge::handle_function_call(live::function_call call) {
   if (log::enabled(log::level::debug))
     log::debug("tool.call", "call=" + call.id + " name=" + call.name +
                                 " args=" + log::quote(log::abbreviate(json_text(call.args), 500)));
-  const tools::tool_spec* spec = find_tool(call.name);
+  const tools::tool_spec* spec = dispatcher_->find_tool(call.name);
   const bool blocking = spec == nullptr || spec->behavior == tools::behavior::blocking;
   const std::string scheduling = blocking ? "" : std::string(tools::scheduling_name(spec->scheduling));
   if (turn_) {
@@ -519,12 +519,6 @@ void bridge::handle_function_call(live::function_call call) {
       });
   // After the command is on its way: the event is for onlookers, the device comes first.
   publish_event(json{{"event", "tool_call"}, {"call", call.id}, {"name", call.name}, {"args", call.args}});
-}
-
-const tools::tool_spec* bridge::find_tool(const std::string& name) const {
-  for (const auto& t : cfg_.tools)
-    if (t.name == name) return &t;
-  return nullptr;
 }
 
 void bridge::record_call_result(const std::string& id, bool ok, const json& response) {

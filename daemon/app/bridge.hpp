@@ -76,7 +76,6 @@ class bridge final : private live::session_events {
   void on_voice_chunk(const tools::incoming_message& msg);
   void on_voice_end(const tools::incoming_message& msg);
   void begin_turn(turn t);
-  const tools::tool_spec* find_tool(const std::string& name) const;
   void start_next_turn();
   void handle_function_call(live::function_call call);
   // The call's outcome in the running turn's reply (first outcome wins).

@@ -64,11 +64,15 @@ dispatcher::pending* dispatcher::find(seq_t seq) {
   return it == calls_.end() ? nullptr : it->second.get();
 }
 
-void dispatcher::call(std::string call_id, std::string name, json args, done_handler done) {
-  const tool_spec* tool = nullptr;
+const tool_spec* dispatcher::find_tool(std::string_view name) const {
   for (const auto& t : tools_) {
-    if (t.name == name) tool = &t;
+    if (t.name == name) return &t;
   }
+  return nullptr;
+}
+
+void dispatcher::call(std::string call_id, std::string name, json args, done_handler done) {
+  const tool_spec* tool = find_tool(name);
   if (tool == nullptr) {
     std::string known;
     for (const auto& t : tools_) known += (known.empty() ? "" : ", ") + t.name;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -94,6 +95,8 @@ class dispatcher {
   void fail_all(const std::string& reason);
 
   const std::vector<tool_spec>& tools() const { return tools_; }
+  // The declared function of that name (names are unique), or null.
+  const tool_spec* find_tool(std::string_view name) const;
   std::size_t pending_calls() const { return calls_.size(); }
 
  private:
