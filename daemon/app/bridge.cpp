@@ -266,23 +266,25 @@ void bridge::on_voice_chunk(const tools::incoming_message& msg) {
     return;
   }
   voice_dropped_ = 0;
-  if (!expected_ || !expected_->voice) expected_ = expected_turn{voice_id_, true};
+  if (!expected_ || !expected_->voice) expected_ = expected_turn{json(), true};
   session_->send(live::build_realtime_audio(msg.payload, 16000));
 }
 
 void bridge::on_voice_end(const tools::incoming_message& msg) {
   if (stopping_ || msg.retained || !session_->ready()) return;
   const json doc = json::parse(msg.payload, nullptr, false);
+  json id;
   if (doc.is_object()) {
-    const auto id = doc.find("id");
-    if (id != doc.end() && (id->is_string() || id->is_number())) {
-      voice_id_ = *id;
-      // The model may already be answering: name the open (or expected) voice turn.
-      if (turn_ && turn_->voice && turn_->source.id.is_null()) turn_->source.id = voice_id_;
-      if (expected_ && expected_->voice) expected_->id = voice_id_;
-    }
+    const auto found = doc.find("id");
+    if (found != doc.end() && (found->is_string() || found->is_number())) id = *found;
   }
-  log::info("voice.end", "id=" + json_text(voice_id_));
+  // The id names the voice turn this stream opens: the one expected, or (if the model is already
+  // answering) the open one.
+  if (!id.is_null()) {
+    if (turn_ && turn_->voice && turn_->source.id.is_null()) turn_->source.id = id;
+    if (expected_ && expected_->voice) expected_->id = id;
+  }
+  log::info("voice.end", "id=" + json_text(id));
   session_->send(cfg_.live.push_to_talk ? live::build_activity_end() : live::build_audio_stream_end());
 }
 
@@ -342,7 +344,6 @@ void bridge::on_server_message(live::server_message& msg) {
     t.voice = expected_->voice;
     t.follow_up = !expected_->voice;
     t.source.id = expected_->id;
-    if (t.voice) voice_id_ = json();
     expected_.reset();
     begin_turn(std::move(t));
   }

@@ -129,7 +129,6 @@ class bridge final : private live::session_events {
     bool voice = false;
   };
   std::optional<expected_turn> expected_;
-  nlohmann::json voice_id_;        // from <prefix>/audio/in/end, for the voice turn's reply
   std::size_t voice_dropped_ = 0;  // chunks dropped in the current stretch (no session, a call outstanding)
 };
 
