@@ -55,63 +55,68 @@ class session::connection_base {
   virtual void abort() = 0;  // drop the socket now
 };
 
-// One WebSocket connection. The reader runs inside session::run; the writer is its own coroutine,
-// so that exactly one write is in flight at a time (Beast allows one read and one write).
+// One WebSocket connection. The reader runs inside session::run; frames to send are written one
+// at a time (Beast allows one read and one write in flight), straight from send() when the writer
+// is idle: a toolResponse reaches the socket within the handler that produced it, with no hop
+// through the event loop.
 template <class Ws>
 class connection : public session::connection_base, public std::enable_shared_from_this<connection<Ws>> {
  public:
   template <class... Args>
-  explicit connection(Args&&... args) : ws_(std::forward<Args>(args)...), wake_(ws_.get_executor()) {}
+  explicit connection(Args&&... args) : ws_(std::forward<Args>(args)...) {}
 
   Ws& ws() { return ws_; }
 
+  // After the WebSocket handshake: from here on, queued frames go out.
+  void open() {
+    open_ = true;
+    write_next();
+  }
   void send(std::string frame) override {
     if (dead_ || closing_) return;
     queue_.push_back(std::move(frame));
-    wake_.cancel();
+    if (!writing_) write_next();
   }
   void close() override {
     closing_ = true;
-    wake_.cancel();
+    if (!writing_) write_next();
   }
   void abort() override {
     if (dead_) return;
     dead_ = true;
     error_code ignored;
     beast::get_lowest_layer(ws_).socket().close(ignored);
-    wake_.cancel();
-  }
-
-  asio::awaitable<void> write_loop() {
-    auto self = this->shared_from_this();  // the writer keeps the connection alive
-    error_code ec;
-    for (;;) {
-      while (queue_.empty() && !closing_ && !dead_) {
-        wake_.expires_at(asio::steady_timer::time_point::max());
-        co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      }
-      if (dead_) co_return;
-      if (queue_.empty()) {  // closing, and everything queued is out
-        co_await ws_.async_close(websocket::close_code::normal,
-                                 asio::redirect_error(asio::use_awaitable, ec));
-        co_return;
-      }
-      if (log::enabled(log::level::debug)) log::debug("live.out", summarize_frame(queue_.front()));
-      co_await ws_.async_write(asio::buffer(queue_.front()), asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) {
-        abort();
-        co_return;
-      }
-      queue_.pop_front();
-      probe::end(probe::stage::ack_to_response);
-    }
   }
 
  private:
+  void write_next() {
+    if (!open_ || dead_) return;
+    if (queue_.empty()) {
+      if (!closing_ || close_sent_) return;  // closing: a close frame after everything queued
+      close_sent_ = writing_ = true;
+      ws_.async_close(websocket::close_code::normal,
+                      [self = this->shared_from_this()](const error_code&) { self->writing_ = false; });
+      return;
+    }
+    writing_ = true;
+    if (log::enabled(log::level::debug)) log::debug("live.out", summarize_frame(queue_.front()));
+    ws_.async_write(asio::buffer(queue_.front()),
+                    [self = this->shared_from_this()](const error_code& ec, std::size_t) {
+                      self->writing_ = false;
+                      if (ec) return self->abort();
+                      self->queue_.pop_front();
+                      self->write_next();
+                    });
+    // Asio writes at once when the socket can take the bytes, so the frame is with the kernel now.
+    probe::end(probe::stage::ack_to_response);
+  }
+
   Ws ws_;
-  asio::steady_timer wake_;
-  std::deque<std::string> queue_;
+  std::deque<std::string> queue_;  // front() is being written while writing_
+  bool open_ = false;
+  bool writing_ = false;
   bool closing_ = false;
+  bool close_sent_ = false;
   bool dead_ = false;
 };
 
@@ -311,7 +316,7 @@ void session::run() {
             if (!result.reason.empty()) co_return result;
             if (stopping_) co_return connection_outcome{"stopped"};
 
-            asio::co_spawn(io_, conn->write_loop(), asio::detached);
+            conn->open();
             resuming = !usable_handle().empty();
             conn->send(resuming ? with_resumption_handle(setup_frame_, usable_handle()) : setup_frame_);
             bool setup_timed_out = false;

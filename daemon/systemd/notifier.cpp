@@ -7,7 +7,11 @@
 
 namespace lb::systemd {
 
-notifier::notifier(boost::asio::io_context& io) : timer_(io) {}
+namespace {
+constexpr auto status_interval = std::chrono::seconds(1);
+}
+
+notifier::notifier(boost::asio::io_context& io) : timer_(io), status_timer_(io) {}
 
 void notifier::send(const std::string& message) {
   const int r = sd_notify(0, message.c_str());
@@ -15,14 +19,29 @@ void notifier::send(const std::string& message) {
 }
 
 void notifier::ready(const std::string& status) {
-  last_status_ = status;
+  status_ = sent_status_ = status;
+  status_sent_at_ = std::chrono::steady_clock::now();
   send("READY=1\nSTATUS=" + status);
 }
 
 void notifier::status(const std::string& status) {
-  if (status == last_status_) return;
-  last_status_ = status;
-  send("STATUS=" + status);
+  status_ = status;
+  if (status_timer_armed_) return;  // the timer sends the latest
+  const auto due = status_sent_at_ + status_interval;
+  if (std::chrono::steady_clock::now() >= due) return send_status();
+  status_timer_armed_ = true;
+  status_timer_.expires_at(due);
+  status_timer_.async_wait([this](const boost::system::error_code& ec) {
+    status_timer_armed_ = false;
+    if (!ec) send_status();
+  });
+}
+
+void notifier::send_status() {
+  if (status_ == sent_status_) return;
+  sent_status_ = status_;
+  status_sent_at_ = std::chrono::steady_clock::now();
+  send("STATUS=" + status_);
 }
 
 void notifier::reloading() {
@@ -33,6 +52,7 @@ void notifier::reloading() {
 }
 
 void notifier::stopping() {
+  status_timer_.cancel();
   send("STOPPING=1");
 }
 
