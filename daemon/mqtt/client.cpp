@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 
 #include <mqtt/async_client.h>
 #include <boost/asio/post.hpp>
@@ -16,6 +17,14 @@ namespace lb::mqtt {
 namespace asio = boost::asio;
 
 namespace {
+
+// paho.mqtt.c 1.3.11 (Debian 12) can miss the wake-up of its send thread: a command queued just
+// as that thread goes back to sleep waits for the thread's 1 s timeout (upstream #1039 and #1457,
+// fixed in later releases). Measured here: about one command in 10,000 left a full second late.
+// A publish still unfinished after `send_stall_limit` gets the thread woken by another command,
+// an UNSUBSCRIBE of a filter this client never subscribed: the broker merely says so, and no
+// other client sees anything.
+constexpr auto send_stall_limit = std::chrono::milliseconds(50);
 
 // Paho wants an action listener object per operation; this one posts the outcome to the io
 // thread and deletes itself.
@@ -87,6 +96,8 @@ class client::impl {
         cli_(uri_, cfg.client_id, ::mqtt::create_options(v5_ ? MQTTVERSION_5 : MQTTVERSION_3_1_1)),
         retry_timer_(io),
         stop_deadline_(io),
+        stall_check_(io),
+        wake_filter_(cfg.client_id + "/wake-send-thread"),
         connect_listener_(io,
                           [this](const std::string& error) {
                             if (!stopping_) retry_connect("connect failed: " + error);
@@ -238,6 +249,7 @@ class client::impl {
 
   void on_lost(const std::string& cause) {
     ++generation_;
+    unfinished_.clear();  // paho resends or fails them on its own; no thread to wake meanwhile
     const bool was_connected = owner_.connected_;
     owner_.connected_ = false;
     if (stopping_) return;
@@ -267,12 +279,42 @@ class client::impl {
                                  static_cast<int32_t>(m.expiry_seconds)));
     }
     if (!props.empty()) msg->set_properties(props);
+    const std::uint64_t seq = ++publish_seq_;
+    unfinished_.emplace(seq, std::chrono::steady_clock::now());
+    watch_for_stalls();
+    done = [this, seq, done = std::move(done)](std::optional<std::string> outcome) {
+      unfinished_.erase(seq);
+      done(std::move(outcome));
+    };
     try {
       cli_.publish(msg, nullptr, *new posting_listener(io_, std::move(done)));
       probe::end(probe::stage::frame_to_publish);
     } catch (const ::mqtt::exception& e) {
       post([done = std::move(done), why = std::string(e.what())] { done(why); });
     }
+  }
+
+  // One timer for all publishes, armed only while some are unfinished.
+  void watch_for_stalls() {
+    if (stall_check_armed_) return;
+    stall_check_armed_ = true;
+    stall_check_.expires_after(send_stall_limit);
+    stall_check_.async_wait([this](const boost::system::error_code& ec) {
+      stall_check_armed_ = false;
+      if (ec || unfinished_.empty()) return;
+      const auto oldest = unfinished_.begin()->second;  // sequence order is age order
+      if (owner_.connected_ && std::chrono::steady_clock::now() - oldest >= send_stall_limit) {
+        ++send_thread_wakes_;
+        log::debug("mqtt.wake_send_thread", "unfinished=" + std::to_string(unfinished_.size()) +
+                                                " wakes=" + std::to_string(send_thread_wakes_));
+        try {
+          cli_.unsubscribe(wake_filter_, nullptr,
+                           *new posting_listener(io_, [](std::optional<std::string>) {}));
+        } catch (const ::mqtt::exception&) {
+        }
+      }
+      watch_for_stalls();
+    });
   }
 
   void stop(std::optional<tools::outgoing_message> final_message, std::function<void()> done) {
@@ -288,6 +330,8 @@ class client::impl {
       auto f = std::move(*finish);
       *finish = nullptr;
       stop_deadline_.cancel();
+      stall_check_.cancel();
+      unfinished_.clear();
       owner_.connected_ = false;
       owner_.state_text_ = "disconnected";
       f();
@@ -362,6 +406,13 @@ class client::impl {
   ::mqtt::connect_options options_;
   asio::steady_timer retry_timer_;
   asio::steady_timer stop_deadline_;
+  // Publishes handed to paho and not yet completed (QoS 0: written; QoS 1: PUBACK), by sequence.
+  std::map<std::uint64_t, std::chrono::steady_clock::time_point> unfinished_;
+  std::uint64_t publish_seq_ = 0;
+  asio::steady_timer stall_check_;
+  bool stall_check_armed_ = false;
+  std::string wake_filter_;
+  std::uint64_t send_thread_wakes_ = 0;
   connect_listener connect_listener_;
   live::backoff backoff_;
   std::uint64_t generation_ = 0;  // bumped per connection; stale SUBACKs are ignored

@@ -54,6 +54,13 @@ struct options {
   std::string json_file;
 };
 
+// Round trips a person would notice as a hiccup rather than noise (the paho send-thread stall of
+// a full second showed up here).
+long over_10ms(const std::vector<long long>& samples_ns) {
+  return static_cast<long>(
+      std::count_if(samples_ns.begin(), samples_ns.end(), [](long long ns) { return ns > 10'000'000; }));
+}
+
 long long ns_since(clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - t).count();
 }
@@ -330,7 +337,9 @@ int run(const options& opt) {
   std::fflush(stdout);
 
   // 1. The floor first, alone on the broker.
-  const auto floor = summarize(measure_floor(broker.uri(), opt.calls));
+  const auto floor_samples = measure_floor(broker.uri(), opt.calls);
+  const auto floor = summarize(floor_samples);
+  const long floor_stalls = over_10ms(floor_samples);
 
   bench_model model;
   fake_live_server::options so;
@@ -389,12 +398,14 @@ int run(const options& opt) {
                                      (60.0 / static_cast<double>(opt.idle_seconds));
 
   // 4. Round trips.
-  const auto round_trip = summarize(model.round_trips(opt.calls));
+  const auto round_trip_samples = model.round_trips(opt.calls);
+  const auto round_trip = summarize(round_trip_samples);
+  long stalls = over_10ms(round_trip_samples);
   const long round_trip_failed = model.failed();
   const memory after_calls = memory_of(bridge.pid());
   memory after_long = after_calls;
   if (opt.long_calls > 0) {
-    model.round_trips(opt.long_calls);
+    stalls += over_10ms(model.round_trips(opt.long_calls));
     after_long = memory_of(bridge.pid());
   }
 
@@ -431,6 +442,8 @@ int run(const options& opt) {
   std::printf("\nthroughput: %.0f calls/s (%ld answered, %ld failed, %ld sent)\n", calls_per_second, answered,
               failed, opt.batches * device_count);
   std::printf("round trips failed: %ld of %ld\n", round_trip_failed, opt.calls);
+  std::printf("round trips over 10 ms: livebridge %ld of %ld, floor %ld of %zu\n", stalls,
+              opt.calls + opt.long_calls, floor_stalls, floor.n);
   std::printf("RSS (MiB): idle %.1f · after %ld calls %.1f", idle.rss_kb / 1024.0, opt.calls,
               after_calls.rss_kb / 1024.0);
   if (opt.long_calls > 0)
@@ -447,6 +460,8 @@ int run(const options& opt) {
         {"floor", to_json(floor)},
         {"round_trip", to_json(round_trip)},
         {"round_trip_failed", round_trip_failed},
+        {"round_trips_over_10ms", stalls},
+        {"floor_round_trips_over_10ms", floor_stalls},
         {"frame_to_publish", to_json(frame_to_publish)},
         {"ack_to_response", to_json(ack_to_response)},
         {"throughput_calls_per_s", calls_per_second},
