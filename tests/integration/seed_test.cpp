@@ -28,13 +28,24 @@ json audio_part(const std::string& pcm) {
   return json{{"inlineData", {{"mimeType", "audio/pcm;rate=24000"}, {"data", base64_encode(pcm)}}}};
 }
 
+// The code-execution tool's parts: the Python the model wrote, and what running it printed.
+json code_part(const std::string& code) {
+  return json{{"executableCode", {{"language", "PYTHON"}, {"code", code}}}};
+}
+json code_result_part(const std::string& output) {
+  return json{{"codeExecutionResult", {{"outcome", "OUTCOME_OK"}, {"output", output}}}};
+}
+
+// One serverContent frame carrying `parts` as the model's turn.
+json model_turn(json parts) {
+  return json{{"serverContent", {{"modelTurn", {{"parts", std::move(parts)}}}}}};
+}
+
 // Speaks `fragments` the way a native-audio model does: a thought in a text part, then audio
 // chunks each with a transcript fragment, generationComplete, and turnComplete with usage.
 void speak(fake_live_server::connection& conn, const std::vector<std::string>& fragments,
            const std::vector<std::string>& chunks) {
-  conn.send(json{{"serverContent",
-                  {{"modelTurn",
-                    {{"parts", json::array({{{"text", "**Planning** the answer"}, {"thought", true}}})}}}}}});
+  conn.send(model_turn(json::array({{{"text", "**Planning** the answer"}, {"thought", true}}})));
   for (std::size_t i = 0; i < chunks.size(); ++i) {
     conn.send(json{{"serverContent",
                     {{"modelTurn", {{"parts", json::array({audio_part(chunks[i])})}}},
@@ -130,15 +141,9 @@ TEST_F(SeedTest, LightsInAudioAreConfirmedByTheDeviceAndEventsTellTheStory) {
 TEST_F(SeedTest, CodeExecutionPartsAreReportedInTheirOwnFields) {
   start_server([](fake_live_server::connection& conn, const json& msg) {
     if (!msg.contains("clientContent")) return;
-    conn.send(json{{"serverContent",
-                    {{"modelTurn",
-                      {{"parts", json::array({{{"executableCode",
-                                                {{"language", "PYTHON"},
-                                                 {"code",
-                                                  "primes = [n for n in range(2, 300) if all(n % d for d in "
-                                                  "range(2, n))]\nprint(sum(primes[:50]))"}}}},
-                                              {{"codeExecutionResult",
-                                                {{"outcome", "OUTCOME_OK"}, {"output", "5117\n"}}}}})}}}}}});
+    conn.send(model_turn(json::array({code_part("primes = [n for n in range(2, 300) if all(n % d for d in "
+                                                "range(2, n))]\nprint(sum(primes[:50]))"),
+                                      code_result_part("5117\n")})));
     answer_text(conn, "The sum of the first 50 prime numbers is 5117.");
   });
   start_bridge(config(seed_tools, "  builtin_tools: [code_execution]\n"));
@@ -176,13 +181,9 @@ TEST_F(SeedTest, CompositionalLightsOnWaitLightsOffEachConfirmedByTheDevice) {
   z2m_bridge z2m(broker_->uri(), {"living_room"});
   start_server([](fake_live_server::connection& conn, const json& msg) {
     if (msg.contains("clientContent")) {
-      conn.send(json{{"serverContent",
-                      {{"modelTurn",
-                        {{"parts", json::array({{{"executableCode",
-                                                  {{"language", "PYTHON"},
-                                                   {"code",
-                                                    "default_api.turn_on_the_lights()\ntime.sleep(10)\n"
-                                                    "default_api.turn_off_the_lights()"}}}}})}}}}}});
+      conn.send(
+          model_turn(json::array({code_part("default_api.turn_on_the_lights()\ntime.sleep(10)\n"
+                                            "default_api.turn_off_the_lights()")})));
       conn.send(
           json{{"toolCall", {{"functionCalls", json::array({call("turn_on_the_lights", json::object())})}}}});
       return;
@@ -352,10 +353,7 @@ TEST_F(SeedTest, OneSpokenTurnMixesSearchCodeAndADeviceCall) {
     if (msg.contains("clientContent")) {
       conn.send(json{
           {"serverContent",
-           {{"modelTurn",
-             {{"parts",
-               json::array({{{"executableCode", {{"language", "PYTHON"}, {"code", "print(18 + 3)"}}}},
-                            {{"codeExecutionResult", {{"outcome", "OUTCOME_OK"}, {"output", "21\n"}}}}})}}},
+           {{"modelTurn", {{"parts", json::array({code_part("print(18 + 3)"), code_result_part("21\n")})}}},
             {"groundingMetadata",
              {{"webSearchQueries", json::array({"sunset Berlin today"})},
               {"groundingChunks",
