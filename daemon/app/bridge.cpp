@@ -465,7 +465,8 @@ void bridge::handle_function_call(live::function_call call) {
                                 " args=" + log::quote(log::abbreviate(json_text(call.args), 500)));
   const tools::tool_spec* spec = dispatcher_->find_tool(call.name);
   const bool blocking = spec == nullptr || spec->behavior == tools::behavior::blocking;
-  const std::string scheduling = blocking ? "" : std::string(tools::scheduling_name(spec->scheduling));
+  // NON_BLOCKING only: how the model is to take the late result.
+  const auto late_result = blocking ? std::nullopt : std::optional<tools::scheduling>(spec->scheduling);
   if (turn_) {
     json record = {{"id", call.id}, {"name", call.name}, {"args", call.args}};
     // A NON_BLOCKING call does not hold the turn open: the model goes on talking.
@@ -481,7 +482,7 @@ void bridge::handle_function_call(live::function_call call) {
   const auto generation = session_generation_;
   dispatcher_->call(
       call.id, call.name, call.args,
-      [this, id = call.id, name = call.name, args = call.args, started, generation, scheduling,
+      [this, id = call.id, name = call.name, args = call.args, started, generation, late_result,
        prompt_id](tools::call_outcome outcome) {
         const auto ms =
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
@@ -489,10 +490,12 @@ void bridge::handle_function_call(live::function_call call) {
         // The answer first: the model is waiting for it. The writer runs before the bookkeeping
         // posted below, so logging and STATUS= cost the round trip nothing.
         const bool current = generation == session_generation_ && session_->ready();
-        if (current) session_->send(live::build_tool_response(id, name, outcome.response, scheduling));
+        if (current)
+          session_->send(live::build_tool_response(id, name, outcome.response,
+                                                   late_result ? tools::scheduling_name(*late_result) : ""));
         // A late NON_BLOCKING result makes the model speak again (unless SILENT): that speech is
         // replied to under the prompt the call came from.
-        if (current && !turn_ && !scheduling.empty() && scheduling != "SILENT" && !expected_)
+        if (current && !turn_ && late_result && *late_result != tools::scheduling::silent && !expected_)
           expected_ = expected_turn{prompt_id, false};
         record_call_result(id, outcome.ok, outcome.response);
         asio::post(io_, [this, id, name, args, ms, current, outcome = std::move(outcome)] {

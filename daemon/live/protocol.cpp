@@ -155,7 +155,8 @@ std::string build_setup(const config::live_config& live, const std::vector<tools
       json d = {{"name", t.name}};
       if (!t.description.empty()) d["description"] = t.description;
       if (t.parameters) d["parameters"] = tools::to_declaration(*t.parameters);
-      if (t.behavior == tools::behavior::non_blocking) d["behavior"] = "NON_BLOCKING";
+      if (t.behavior == tools::behavior::non_blocking)
+        d["behavior"] = tools::name_in(tools::behavior_spellings, t.behavior);
       declarations.push_back(std::move(d));
     }
     tool_list.push_back({{"functionDeclarations", std::move(declarations)}});
