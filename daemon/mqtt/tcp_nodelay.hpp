@@ -1,4 +1,4 @@
-// TCP_NODELAY for paho's sockets. The paho C library (1.3.12 in Debian 12) never sets it and
+// TCP_NODELAY for paho's sockets. The paho C library (1.3.11 in Debian 12) never sets it and
 // offers no hook to reach its socket. Without it Nagle's algorithm holds a small packet while an
 // earlier one is unacknowledged, and the broker's kernel delays that ACK by up to 40 ms: a PUBACK
 // for a device's QoS 1 state followed by the next command costs the command 40 ms.
