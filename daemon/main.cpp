@@ -152,12 +152,17 @@ int main(int argc, char** argv) {
       std::ifstream in(opts.wav_file, std::ios::binary);
       const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
       std::string why;
-      auto wav = in ? lb::audio::parse_wav(bytes, why) : std::nullopt;
-      if (!in) why = "cannot read the file";
-      if (wav && wav->sample_rate != 16000)
+      std::optional<lb::audio::pcm_audio> wav;
+      if (!in) {
+        why = "cannot read the file";
+      } else if (wav = lb::audio::parse_wav(bytes, why); !wav) {
+        // parse_wav said why
+      } else if (wav->sample_rate != 16000) {
         why = "the recording is " + std::to_string(wav->sample_rate) + " Hz; voice input is 16 kHz";
-      if (!wav || wav->sample_rate != 16000 || wav->samples.empty()) {
-        if (why.empty()) why = "the recording is empty";
+      } else if (wav->samples.empty()) {
+        why = "the recording is empty";
+      }
+      if (!why.empty()) {
         std::fprintf(stderr, "livebridge ask: %s: %s\n", opts.wav_file.c_str(), why.c_str());
         return exit_usage;
       }
