@@ -17,12 +17,6 @@
 namespace lb::test {
 namespace {
 
-std::size_t count_of(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
-  return n;
-}
-
 long rss_kb(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   for (std::string line; std::getline(in, line);) {
@@ -142,7 +136,7 @@ TEST_F(SoakTest, PromptsAndCallsSurviveRandomFaults) {
   for (int i = 0; i < prompts; ++i) {
     if (i > 0 && i % 100 == 50) {
       // The broker restarts (an upgrade): everything MQTT reconnects.
-      const std::size_t connected_before = count_of(bridge_->log(), "mqtt.connected");
+      const std::size_t connected_before = bridge_->log_count("mqtt.connected");
       plug.reset();
       observer_.reset();
       broker_->stop();
@@ -153,16 +147,11 @@ TEST_F(SoakTest, PromptsAndCallsSurviveRandomFaults) {
       plug = std::make_unique<shelly_device>(broker_->uri(), "shelly-soak");
       ASSERT_TRUE(observer_->wait_for(
           "livebridge/availability", [](const seen_message& m) { return m.payload == "online"; }, 20s));
-      // Both connections (commands and the prompt inbox) subscribed again (logged once every SUBACK
-      // is in): this broker keeps no
-      // sessions across its restart, so a prompt published before that would reach nobody.
-      const auto subscribed = [&] {
-        return count_of(bridge_->log(), "mqtt.connected") >= connected_before + 2;
-      };
-      for (auto until = std::chrono::steady_clock::now() + 20s;
-           !subscribed() && std::chrono::steady_clock::now() < until;)
-        std::this_thread::sleep_for(20ms);
-      ASSERT_TRUE(subscribed()) << "livebridge did not reconnect both MQTT connections";
+      // Both connections (commands and the prompt inbox) subscribed again; mqtt.connected is logged
+      // once every SUBACK is in. This broker keeps no sessions across its restart, so a prompt
+      // published before that would reach nobody.
+      ASSERT_TRUE(bridge_->wait_for_log("mqtt.connected", 20s, connected_before + 2))
+          << "livebridge did not reconnect both MQTT connections";
     }
     const json reply = ask("Prompt " + std::to_string(i), 20s);
     ASSERT_TRUE(reply.is_object()) << "prompt " << i << " got no reply";

@@ -141,13 +141,21 @@ std::string process::log() const {
   return read_file(log_file_);
 }
 
-bool process::wait_for_log(const std::string& text, std::chrono::milliseconds timeout) const {
+std::size_t process::log_count(const std::string& text) const {
+  const std::string all = log();
+  std::size_t n = 0;
+  for (auto at = all.find(text); at != std::string::npos; at = all.find(text, at + text.size())) ++n;
+  return n;
+}
+
+bool process::wait_for_log(const std::string& text, std::chrono::milliseconds timeout,
+                           std::size_t times) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
-    if (log().find(text) != std::string::npos) return true;
+    if (log_count(text) >= times) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return log().find(text) != std::string::npos;
+  return log_count(text) >= times;
 }
 
 int run(const std::vector<std::string>& argv, const std::string& log_file) {

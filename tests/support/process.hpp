@@ -44,8 +44,10 @@ class process {
   std::optional<int> wait(std::chrono::milliseconds timeout);
   bool running();
   std::string log() const;
-  // Waits until the log contains `text`.
-  bool wait_for_log(const std::string& text, std::chrono::milliseconds timeout) const;
+  // How often `text` occurs in the log so far.
+  std::size_t log_count(const std::string& text) const;
+  // Waits until the log contains `text` (at least `times` times).
+  bool wait_for_log(const std::string& text, std::chrono::milliseconds timeout, std::size_t times = 1) const;
 
  private:
   pid_t pid_ = -1;
