@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <list>
 #include <map>
+#include <mutex>
 
 #include <mqtt/async_client.h>
 #include <boost/asio/post.hpp>
@@ -26,12 +28,15 @@ namespace {
 // other client sees anything.
 constexpr auto send_stall_limit = std::chrono::milliseconds(50);
 
+class listener_pool;
+
 // Paho wants an action listener object per operation; this one posts the outcome to the io
-// thread and deletes itself.
+// thread and then releases itself from its pool.
 class posting_listener final : public ::mqtt::iaction_listener {
  public:
   using handler = std::function<void(std::optional<std::string>)>;
-  posting_listener(asio::io_context& io, handler h) : io_(io), handler_(std::move(h)) {}
+  posting_listener(listener_pool& pool, asio::io_context& io, handler h)
+      : pool_(pool), io_(io), handler_(std::move(h)) {}
 
   void on_success(const ::mqtt::token&) override { complete(std::nullopt); }
   void on_failure(const ::mqtt::token& tok) override {
@@ -41,16 +46,45 @@ class posting_listener final : public ::mqtt::iaction_listener {
   }
 
  private:
-  void complete(std::optional<std::string> outcome) {
-    try {
-      asio::post(io_, [h = std::move(handler_), outcome = std::move(outcome)] { h(outcome); });
-    } catch (...) {
-    }
-    delete this;
-  }
+  friend class listener_pool;
+  void complete(std::optional<std::string> outcome);
+
+  listener_pool& pool_;
   asio::io_context& io_;
   handler handler_;
+  std::list<posting_listener>::iterator self_;
 };
+
+// Owns the listeners of operations paho has not reported yet. Paho reports most of them, but
+// not all: the DISCONNECT to a broker that died during the stop never completes. Those left are
+// freed with the pool, which outlives paho's client (it is declared before it).
+class listener_pool {
+ public:
+  posting_listener& make(asio::io_context& io, posting_listener::handler h) {
+    std::lock_guard lock(mutex_);
+    auto it = listeners_.emplace(listeners_.end(), *this, io, std::move(h));
+    it->self_ = it;
+    return *it;
+  }
+
+  // Called from paho's thread by the listener itself, as its last act.
+  void release(std::list<posting_listener>::iterator it) {
+    std::lock_guard lock(mutex_);
+    listeners_.erase(it);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::list<posting_listener> listeners_;
+};
+
+void posting_listener::complete(std::optional<std::string> outcome) {
+  try {
+    asio::post(io_, [h = std::move(handler_), outcome = std::move(outcome)] { h(outcome); });
+  } catch (...) {
+  }
+  pool_.release(self_);  // destroys *this
+}
 
 // The connect token may report success more than once (paho 1.2 calls it again from its
 // connected callback), so its listener lives as long as the client instead of deleting itself.
@@ -196,18 +230,18 @@ class client::impl {
       try {
         // no_local: never receive our own commands back; retained copies still arrive and are
         // recognised by their retain flag.
-        cli_.subscribe(filter, 1, nullptr,
-                       *new posting_listener(
-                           io_,
-                           [this, filter, remaining, generation](std::optional<std::string> error) {
-                             if (generation != generation_) return;
-                             if (error) {
-                               log::error("mqtt.subscribe_failed",
-                                          "filter=" + log::quote(filter) + " reason=" + log::quote(*error));
-                             }
-                             if (--*remaining == 0) mark_connected();
-                           }),
-                       subscribe_options());
+        cli_.subscribe(
+            filter, 1, nullptr,
+            listeners_.make(io_,
+                            [this, filter, remaining, generation](std::optional<std::string> error) {
+                              if (generation != generation_) return;
+                              if (error) {
+                                log::error("mqtt.subscribe_failed",
+                                           "filter=" + log::quote(filter) + " reason=" + log::quote(*error));
+                              }
+                              if (--*remaining == 0) mark_connected();
+                            }),
+            subscribe_options());
       } catch (const ::mqtt::exception& e) {
         log::error("mqtt.subscribe_failed",
                    "filter=" + log::quote(filter) + " reason=" + log::quote(e.what()));
@@ -222,15 +256,15 @@ class client::impl {
       subscriptions_.push_back(filter);
       if (!owner_.connected_) continue;  // on_connected subscribes everything
       try {
-        cli_.subscribe(filter, 1, nullptr,
-                       *new posting_listener(io_,
-                                             [filter](std::optional<std::string> error) {
-                                               if (error)
-                                                 log::error("mqtt.subscribe_failed",
-                                                            "filter=" + log::quote(filter) +
-                                                                " reason=" + log::quote(*error));
-                                             }),
-                       subscribe_options());
+        cli_.subscribe(
+            filter, 1, nullptr,
+            listeners_.make(io_,
+                            [filter](std::optional<std::string> error) {
+                              if (error)
+                                log::error("mqtt.subscribe_failed",
+                                           "filter=" + log::quote(filter) + " reason=" + log::quote(*error));
+                            }),
+            subscribe_options());
       } catch (const ::mqtt::exception& e) {
         log::error("mqtt.subscribe_failed",
                    "filter=" + log::quote(filter) + " reason=" + log::quote(e.what()));
@@ -287,7 +321,7 @@ class client::impl {
       done(std::move(outcome));
     };
     try {
-      cli_.publish(msg, nullptr, *new posting_listener(io_, std::move(done)));
+      cli_.publish(msg, nullptr, listeners_.make(io_, std::move(done)));
       probe::end(probe::stage::frame_to_publish);
     } catch (const ::mqtt::exception& e) {
       post([done = std::move(done), why = std::string(e.what())] { done(why); });
@@ -308,8 +342,7 @@ class client::impl {
         log::debug("mqtt.wake_send_thread", "unfinished=" + std::to_string(unfinished_.size()) +
                                                 " wakes=" + std::to_string(send_thread_wakes_));
         try {
-          cli_.unsubscribe(wake_filter_, nullptr,
-                           *new posting_listener(io_, [](std::optional<std::string>) {}));
+          cli_.unsubscribe(wake_filter_, nullptr, listeners_.make(io_, [](std::optional<std::string>) {}));
         } catch (const ::mqtt::exception&) {
         }
       }
@@ -363,9 +396,8 @@ class client::impl {
     }
     auto disconnect = [this, finish_once](std::optional<std::string>) {
       try {
-        cli_.disconnect(
-            std::chrono::seconds(2), nullptr,
-            *new posting_listener(io_, [finish_once](std::optional<std::string>) { finish_once(); }));
+        cli_.disconnect(std::chrono::seconds(2), nullptr,
+                        listeners_.make(io_, [finish_once](std::optional<std::string>) { finish_once(); }));
       } catch (const ::mqtt::exception&) {
         finish_once();
       }
@@ -402,6 +434,7 @@ class client::impl {
   bool v5_;
   std::string uri_;
   std::uint16_t broker_port_;
+  listener_pool listeners_;  // before cli_: destroyed after it, when paho can no longer report
   ::mqtt::async_client cli_;
   ::mqtt::connect_options options_;
   asio::steady_timer retry_timer_;

@@ -336,5 +336,20 @@ TEST_F(BridgeTest, StoppingTogetherWithTheBrokerStillEndsPromptly) {
   EXPECT_LT(std::chrono::steady_clock::now() - stopped, 6s);
 }
 
+TEST_F(BridgeTest, StoppingWithAHungBrokerEndsAtTheDeadlineAndFreesWhatWasPending) {
+  // A hung broker keeps the connection open and answers nothing: the final `offline` and the
+  // DISCONNECT stay pending in paho for good. The stop ends at its deadline with exit 0, and the
+  // operations paho never completed are freed (a leak turns the exit code non-zero under the
+  // sanitizers).
+  start_server(simulated_model());
+  start_bridge(config(seed_tools));
+  observer_.reset();
+  broker_->signal(SIGSTOP);
+  bridge_->signal(SIGTERM);
+  EXPECT_EQ(bridge_->wait(10s), 0) << bridge_->log();
+  EXPECT_NE(bridge_->log().find("mqtt.stop_timeout"), std::string::npos) << bridge_->log();
+  broker_->signal(SIGCONT);
+}
+
 }  // namespace
 }  // namespace lb::test

@@ -67,6 +67,8 @@ class mosquitto_broker {
   std::string url() const { return "mqtt://127.0.0.1:" + std::to_string(port_); }
   void stop();
   void start();
+  // SIGSTOP makes a hung broker: connections stay open and nothing is answered. SIGCONT resumes.
+  void signal(int signo) const { proc_->signal(signo); }
 
  private:
   const temp_dir& dir_;
