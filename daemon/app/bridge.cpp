@@ -389,12 +389,12 @@ void bridge::collect_content(turn& t, const live::server_content& c) {
           static_cast<std::size_t>(cfg_.live.audio.max_duration.count()) * c.audio_rate * 2 / 1000;
       t.audio_rate = c.audio_rate;
       if (t.audio_pcm.size() + c.audio_pcm.size() > max_bytes) {
-        t.audio_pcm.append(c.audio_pcm, 0, max_bytes - std::min(max_bytes, t.audio_pcm.size()));
+        t.audio_pcm.append(c.audio_pcm.substr(0, max_bytes - std::min(max_bytes, t.audio_pcm.size())));
         t.audio_truncated = true;
         log::warning("turn.audio_truncated",
                      "id=" + json_text(t.source.id) + " reason=\"live.audio.max_duration\"");
       } else {
-        t.audio_pcm += c.audio_pcm;
+        t.audio_pcm.append(c.audio_pcm);
       }
     }
   }
@@ -439,16 +439,18 @@ json bridge::turn_extras(turn& t) {
       const std::string name =
           t.source.id.is_string() ? t.source.id.get<std::string>() : json_text(t.source.id);
       auto saved = wav_store_->save(t.audio_pcm, t.audio_rate, name);
-      if (saved.index() == 0) {
-        audio["file"] = std::get<0>(saved);
+      if (saved.error.empty()) {
+        audio["file"] = saved.path;
       } else {
-        log::error("audio.write_failed", "reason=" + log::quote(std::get<1>(saved)));
-        audio["error"] = std::get<1>(saved);
+        log::error("audio.write_failed", "reason=" + log::quote(saved.error));
+        audio["error"] = saved.error;
       }
     }
-    if (cfg_.live.audio.publish)
-      mqtt_->publish_and_forget(
-          tools::plain_message(topics_.audio, audio::make_wav(t.audio_pcm, t.audio_rate), 1, false));
+    if (cfg_.live.audio.publish) {
+      std::string wav = audio::wav_header(t.audio_pcm.size(), t.audio_rate);
+      t.audio_pcm.append_to(wav);
+      mqtt_->publish_and_forget(tools::plain_message(topics_.audio, std::move(wav), 1, false));
+    }
     extras["audio"] = std::move(audio);
   }
   return extras;

@@ -53,7 +53,7 @@ class bridge final : private live::session_events {
     nlohmann::json tool_calls = nlohmann::json::array();
     std::size_t calls_pending = 0;
     std::string heard;  // transcript of voice input
-    std::string audio_pcm;
+    audio::pcm_pieces audio_pcm;
     std::uint32_t audio_rate = 24000;
     bool audio_truncated = false;
     bool interrupted = false;

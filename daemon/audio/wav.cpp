@@ -24,10 +24,9 @@ std::uint16_t get_u16(std::string_view s, std::size_t at) {
 
 }  // namespace
 
-std::string make_wav(std::string_view pcm, std::uint32_t sample_rate) {
+std::string wav_header(std::size_t pcm_bytes, std::uint32_t sample_rate) {
   std::string out;
-  out.reserve(44 + pcm.size());
-  const auto data_size = static_cast<std::uint32_t>(pcm.size());
+  const auto data_size = static_cast<std::uint32_t>(pcm_bytes);
   out += "RIFF";
   put_u32(out, 36 + data_size);
   out += "WAVEfmt ";
@@ -40,6 +39,12 @@ std::string make_wav(std::string_view pcm, std::uint32_t sample_rate) {
   put_u16(out, 16);               // bits per sample
   out += "data";
   put_u32(out, data_size);
+  return out;
+}
+
+std::string make_wav(std::string_view pcm, std::uint32_t sample_rate) {
+  std::string out = wav_header(pcm.size(), sample_rate);
+  out.reserve(out.size() + pcm.size());
   out.append(pcm);
   return out;
 }

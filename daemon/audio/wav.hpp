@@ -8,7 +8,9 @@
 
 namespace lb::audio {
 
-// A complete WAV file: the 44-byte header, then `pcm`.
+// The 44-byte header of a WAV file whose PCM data is `pcm_bytes` long.
+std::string wav_header(std::size_t pcm_bytes, std::uint32_t sample_rate);
+// A complete WAV file: the header, then `pcm`.
 std::string make_wav(std::string_view pcm, std::uint32_t sample_rate);
 
 struct pcm_audio {

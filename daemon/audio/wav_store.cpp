@@ -17,13 +17,10 @@ namespace fs = std::filesystem;
 wav_store::wav_store(std::string directory, std::size_t keep_files)
     : directory_(std::move(directory)), keep_files_(keep_files) {}
 
-std::variant<std::string, std::string> wav_store::save(std::string_view pcm, std::uint32_t sample_rate,
-                                                       const std::string& name) {
+wav_store::saved wav_store::save(const pcm_pieces& pcm, std::uint32_t sample_rate, const std::string& name) {
   std::error_code ec;
   fs::create_directories(directory_, ec);
-  if (ec)
-    return std::variant<std::string, std::string>(std::in_place_index<1>,
-                                                  "cannot create " + directory_ + ": " + ec.message());
+  if (ec) return saved{{}, "cannot create " + directory_ + ": " + ec.message()};
   // A sortable UTC time with milliseconds; names sort in the order the answers were given.
   const auto now = std::chrono::system_clock::now();
   const std::time_t seconds = std::chrono::system_clock::to_time_t(now);
@@ -43,19 +40,20 @@ std::variant<std::string, std::string> wav_store::save(std::string_view pcm, std
   const std::string temporary = path + ".part";
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    const std::string wav = make_wav(pcm, sample_rate);
-    out.write(wav.data(), static_cast<std::streamsize>(wav.size()));
+    // Header and samples written apart: a copy of a long answer would double its memory.
+    const std::string header = wav_header(pcm.size(), sample_rate);
+    out.write(header.data(), static_cast<std::streamsize>(header.size()));
+    for (const auto& piece : pcm.pieces())
+      out.write(piece.data(), static_cast<std::streamsize>(piece.size()));
     if (!out) {
       fs::remove(temporary, ec);
-      return std::variant<std::string, std::string>(std::in_place_index<1>, "cannot write " + temporary);
+      return saved{{}, "cannot write " + temporary};
     }
   }
   fs::rename(temporary, path, ec);
-  if (ec)
-    return std::variant<std::string, std::string>(std::in_place_index<1>,
-                                                  "cannot rename " + temporary + ": " + ec.message());
+  if (ec) return saved{{}, "cannot rename " + temporary + ": " + ec.message()};
   prune();
-  return std::variant<std::string, std::string>(std::in_place_index<0>, path);
+  return saved{path, {}};
 }
 
 void wav_store::prune() {

@@ -4,8 +4,8 @@
 
 #include <cstdint>
 #include <string>
-#include <string_view>
-#include <variant>
+
+#include "audio/pcm_pieces.hpp"
 
 namespace lb::audio {
 
@@ -14,10 +14,13 @@ class wav_store {
   wav_store(std::string directory, std::size_t keep_files);
   const std::string& directory() const { return directory_; }
 
+  struct saved {
+    std::string path;   // the file written, or empty
+    std::string error;  // why nothing was written, or empty
+  };
   // Writes `pcm` as <directory>/<UTC time>-<name>.wav (complete or not at all: written to a
-  // temporary name, then renamed) and prunes. The path, or why it failed.
-  std::variant<std::string, std::string> save(std::string_view pcm, std::uint32_t sample_rate,
-                                              const std::string& name);
+  // temporary name, then renamed) and prunes.
+  saved save(const pcm_pieces& pcm, std::uint32_t sample_rate, const std::string& name);
 
  private:
   void prune();

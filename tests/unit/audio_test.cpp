@@ -1,7 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "audio/wav.hpp"
+#include "audio/wav_store.hpp"
 #include "common/base64.hpp"
+#include "process.hpp"
 
 namespace lb {
 namespace {
@@ -53,6 +57,43 @@ TEST(Wav, RateFromMimeType) {
   EXPECT_EQ(audio::pcm_rate_of("audio/pcm;rate=16000", 24000), 16000u);
   EXPECT_EQ(audio::pcm_rate_of("audio/pcm", 24000), 24000u);
   EXPECT_EQ(audio::pcm_rate_of("audio/pcm;rate=banana", 24000), 24000u);
+}
+
+TEST(WavStore, WritesThePiecesInTheOrderTheyArrivedAndKeepsTheNewestFiles) {
+  test::temp_dir dir;
+  audio::wav_store store(dir.file("audio"), 2);
+  audio::pcm_pieces pcm;
+  std::string whole;
+  for (int i = 0; i < 50; ++i) {
+    std::string piece(960 + static_cast<std::size_t>(i), static_cast<char>(i));
+    whole += piece;
+    pcm.append(std::move(piece));
+  }
+  ASSERT_EQ(pcm.size(), whole.size());
+  std::vector<std::string> paths;
+  for (const char* name : {"first", "second", "third"}) {
+    const auto saved = store.save(pcm, 24000, name);
+    ASSERT_EQ(saved.error, "");
+    paths.push_back(saved.path);
+  }
+  std::string why;
+  const auto parsed = audio::parse_wav(test::read_file(paths.back()), why);
+  ASSERT_TRUE(parsed) << why;
+  EXPECT_EQ(parsed->sample_rate, 24000u);
+  EXPECT_EQ(parsed->samples, whole);
+  EXPECT_FALSE(std::filesystem::exists(paths[0]));  // beyond keep_files: 2
+  EXPECT_TRUE(std::filesystem::exists(paths[1]));
+}
+
+TEST(WavStore, SaysWhyWhenItCannotWrite) {
+  test::temp_dir dir;
+  dir.write("audio", "a file where the directory should be");
+  audio::wav_store store(dir.file("audio"), 2);
+  audio::pcm_pieces pcm;
+  pcm.append("abcd");
+  const auto saved = store.save(pcm, 24000, "turn");
+  EXPECT_EQ(saved.path, "");
+  EXPECT_NE(saved.error.find("cannot create " + dir.file("audio")), std::string::npos) << saved.error;
 }
 
 }  // namespace
