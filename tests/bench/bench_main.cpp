@@ -12,11 +12,15 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -26,9 +30,11 @@
 #include <mqtt/async_client.h>
 #include <nlohmann/json.hpp>
 
+#include "common/base64.hpp"
 #include "devices.hpp"
 #include "fake_live_server.hpp"
 #include "mqtt/tcp_nodelay.hpp"
+#include "mqtt_peer.hpp"
 #include "notify_socket.hpp"
 #include "process.hpp"
 
@@ -44,11 +50,12 @@ constexpr int device_count = 16;
 
 struct options {
   std::string binary;
-  long calls = 10000;     // sequential round trips, and the floor's
-  long long_calls = 0;    // then this many more, to compare memory after 10k and after 100k
-  long batches = 1000;    // throughput: toolCalls of 16 calls each
-  int idle_seconds = 60;  // idle CPU is measured over this
-  int startups = 5;       // start-up to READY=1, median of this many
+  long calls = 10000;      // sequential round trips, and the floor's
+  long long_calls = 0;     // then this many more, to compare memory after 10k and after 100k
+  long batches = 1000;     // throughput: toolCalls of 16 calls each
+  int idle_seconds = 60;   // idle CPU is measured over this
+  int startups = 5;        // start-up to READY=1, median of this many
+  int audio_seconds = 60;  // length of the spoken answer streamed for the AUDIO memory phase
   std::string log_level = "info";
   bool events = true;  // mqtt.events: two extra publishes per call
   std::string json_file;
@@ -288,12 +295,12 @@ class bench_model {
 };
 
 std::string bench_config(const fake_live_server& server, const test::mosquitto_broker& broker,
-                         const test::test_pki& pki, bool events) {
+                         const test::test_pki& pki, bool events, const std::string& live_extra = {}) {
   std::string rooms = "bench";
   for (int d = 0; d < device_count; ++d) rooms += ", " + bench_model::device_name(d);
   return "live:\n  url: " + server.url() +
-         "\n  model: models/gemini-live-2.5-flash-preview\n  ca_file: " + pki.ca_cert +
-         "\nmqtt:\n  url: " + broker.url() +
+         "\n  model: models/gemini-live-2.5-flash-preview\n  ca_file: " + pki.ca_cert + "\n" + live_extra +
+         "mqtt:\n  url: " + broker.url() +
          "\n  client_id: lb-bench\n  events: " + (events ? "true" : "false") +
          "\n"
          "tools:\n"
@@ -321,6 +328,102 @@ std::vector<long long> read_probe(const std::string& file, const char* key, std:
     out.push_back(v.get<long long>());
   }
   return out;
+}
+
+// Up when the daemon's STATUS= says both sides are connected.
+bool wait_until_up(const test::notify_socket& notify) {
+  const auto up_by = clock::now() + 10s;
+  auto up = [&] {
+    for (const auto& m : notify.messages()) {
+      if (m.find("live: connected") != std::string::npos && m.find("mqtt: connected ·") != std::string::npos)
+        return true;
+    }
+    return false;
+  };
+  while (!up() && clock::now() < up_by) std::this_thread::sleep_for(10ms);
+  return up();
+}
+
+// What the AUDIO phase saw of the daemon's memory.
+struct audio_result {
+  memory before;             // connected and idle, before the prompt
+  long sampled_peak_kb = 0;  // highest RSS sampled every 100 ms while the answer streamed in
+  memory after;              // once the reply was out; hwm_kb is the process's peak ever
+  double reply_seconds = 0;  // the audio the reply says was kept
+};
+
+// A daemon configured for spoken answers is asked one prompt, which the model answers with
+// `opt.audio_seconds` of speech streamed in real time: a 100 ms chunk of 24 kHz PCM every 100 ms,
+// each with its transcript fragment, as a native-audio model does.
+audio_result measure_audio(const options& opt, const test::temp_dir& dir, const test::test_pki& pki,
+                           const test::mosquitto_broker& broker, std::map<std::string, std::string> env) {
+  constexpr int chunk_ms = 100;
+  constexpr int rate = 24000;
+  std::string pcm;  // one chunk of a 440 Hz tone, 16-bit little-endian mono
+  for (int i = 0; i < rate * chunk_ms / 1000; ++i) {
+    const auto v = static_cast<std::int16_t>(8000 * std::sin(2 * M_PI * 440 * i / double(rate)));
+    pcm.push_back(static_cast<char>(v & 0xff));
+    pcm.push_back(static_cast<char>((v >> 8) & 0xff));
+  }
+  const json part = {{"inlineData", {{"mimeType", "audio/pcm;rate=24000"}, {"data", base64_encode(pcm)}}}};
+  const json chunk = {
+      {"serverContent",
+       {{"modelTurn", {{"parts", json::array({part})}}}, {"outputTranscription", {{"text", " and then"}}}}}};
+  // Runs on the server's thread only; `left` chunks still to send.
+  std::function<void(fake_live_server::connection&, int)> stream = [&](fake_live_server::connection& conn,
+                                                                       int left) {
+    conn.send(chunk);
+    if (left > 1) {
+      conn.after(std::chrono::milliseconds(chunk_ms), [&stream, &conn, left] { stream(conn, left - 1); });
+      return;
+    }
+    conn.send(json{{"serverContent", {{"generationComplete", true}}}});
+    conn.send(json{{"serverContent", {{"turnComplete", true}}}});
+  };
+
+  fake_live_server::options so;
+  so.cert_chain_file = pki.server_cert;
+  so.private_key_file = pki.server_key;
+  so.keep_messages = false;
+  so.api_key = "bench-key";
+  const int chunks = opt.audio_seconds * 1000 / chunk_ms;
+  fake_live_server server(so, [&](fake_live_server::connection& conn, const json& msg) {
+    if (msg.contains("clientContent")) stream(conn, chunks);
+  });
+  dir.write("audio.yaml",
+            bench_config(server, broker, pki, opt.events,
+                         "  response_modality: AUDIO\n  audio: {directory: " + dir.file("audio") + "}\n"));
+  test::notify_socket notify(dir.file("notify-audio"));
+  env["NOTIFY_SOCKET"] = notify.path();
+  env.erase("LIVEBRIDGE_PROBE_FILE");  // the round-trip daemon's probes are read after this phase
+  test::process bridge({opt.binary, "--config", dir.file("audio.yaml"), "--log-level", opt.log_level},
+                       dir.file("audio.log"), env);
+  if (!wait_until_up(notify)) throw std::runtime_error("livebridge (AUDIO) did not come up: " + bridge.log());
+  test::mqtt_peer asker(broker.uri(), "bench-asker");
+  asker.subscribe("livebridge/reply");
+  std::this_thread::sleep_for(2s);
+
+  audio_result result;
+  result.before = memory_of(bridge.pid());
+  std::printf("AUDIO: a %d s spoken answer, streamed in real time ...\n", opt.audio_seconds);
+  std::fflush(stdout);
+  asker.publish("livebridge/prompt", json{{"id", "story"}, {"text", "Tell me a long story."}}.dump());
+  const auto deadline = clock::now() + std::chrono::seconds(opt.audio_seconds + 60);
+  std::vector<test::seen_message> replies;
+  while (replies.empty() && clock::now() < deadline) {
+    result.sampled_peak_kb = std::max(result.sampled_peak_kb, memory_of(bridge.pid()).rss_kb);
+    std::this_thread::sleep_for(100ms);
+    replies = asker.messages_on("livebridge/reply");
+  }
+  if (replies.empty()) throw std::runtime_error("no reply to the AUDIO prompt: " + bridge.log());
+  result.after = memory_of(bridge.pid());
+  const json reply = json::parse(replies.front().payload, nullptr, false);
+  if (!reply.is_object() || !reply.contains("audio"))
+    throw std::runtime_error("the AUDIO reply has no audio: " + replies.front().payload);
+  result.reply_seconds = reply["audio"].value("seconds", 0.0);
+  bridge.signal(SIGTERM);
+  bridge.wait(10s);
+  return result;
 }
 
 int run(const options& opt) {
@@ -377,16 +480,7 @@ int run(const options& opt) {
   test::notify_socket notify(dir.file("notify"));
   env["NOTIFY_SOCKET"] = notify.path();
   test::process bridge(argv, dir.file("livebridge.log"), env);
-  const auto up_by = clock::now() + 10s;
-  auto up = [&] {
-    for (const auto& m : notify.messages()) {
-      if (m.find("live: connected") != std::string::npos && m.find("mqtt: connected ·") != std::string::npos)
-        return true;
-    }
-    return false;
-  };
-  while (!up() && clock::now() < up_by) std::this_thread::sleep_for(10ms);
-  if (!up() || !model.wait_connected(10s))
+  if (!wait_until_up(notify) || !model.wait_connected(10s))
     throw std::runtime_error("livebridge did not come up: " + bridge.log());
   std::this_thread::sleep_for(2s);
   const memory idle = memory_of(bridge.pid());
@@ -416,6 +510,11 @@ int run(const options& opt) {
 
   bridge.signal(SIGTERM);
   bridge.wait(10s);
+
+  // 6. Memory during a spoken answer, with its own daemon.
+  std::optional<audio_result> audio;
+  if (opt.audio_seconds > 0) audio = measure_audio(opt, dir, pki, broker, env);
+
   const auto frame_to_publish = summarize(
       read_probe(dir.file("probes.json"), "frame_to_publish_ns", static_cast<std::size_t>(opt.calls)));
   const auto ack_to_response = summarize(
@@ -450,6 +549,13 @@ int run(const options& opt) {
     std::printf(" · after %ld calls %.1f", opt.calls + opt.long_calls, after_long.rss_kb / 1024.0);
   std::printf(" · after throughput %.1f · peak %.1f\n", after_throughput.rss_kb / 1024.0,
               after_throughput.hwm_kb / 1024.0);
+  if (audio) {
+    std::printf(
+        "RSS during a %d s AUDIO reply (MiB): before %.1f · peak sampled %.1f · after the reply %.1f · "
+        "peak %.1f (%.1f s of audio kept)\n",
+        opt.audio_seconds, audio->before.rss_kb / 1024.0, audio->sampled_peak_kb / 1024.0,
+        audio->after.rss_kb / 1024.0, audio->after.hwm_kb / 1024.0, audio->reply_seconds);
+  }
   std::printf("idle CPU: %.2f ms per minute\n", idle_cpu_ms_per_min);
   std::printf("start-up to READY=1 (ms): median %.1f, max %.1f over %zu starts\n", startup.p50 / 1000.0,
               startup.max / 1000.0, startup.n);
@@ -474,6 +580,13 @@ int run(const options& opt) {
           {"after_throughput", after_throughput.rss_kb},
           {"peak", after_throughput.hwm_kb}}},
         {"idle_cpu_ms_per_min", idle_cpu_ms_per_min},
+        {"audio", audio ? json{{"seconds", opt.audio_seconds},
+                               {"rss_kb_before", audio->before.rss_kb},
+                               {"rss_kb_sampled_peak", audio->sampled_peak_kb},
+                               {"rss_kb_after", audio->after.rss_kb},
+                               {"rss_kb_peak", audio->after.hwm_kb},
+                               {"reply_audio_seconds", audio->reply_seconds}}
+                        : json()},
         {"startup_to_ready", to_json(startup)},
     };
     std::ofstream(opt.json_file) << out.dump(2) << "\n";
@@ -502,6 +615,8 @@ int main(int argc, char** argv) {
       opt.batches = std::stol(value());
     else if (a == "--idle-seconds")
       opt.idle_seconds = std::stoi(value());
+    else if (a == "--audio-seconds")
+      opt.audio_seconds = std::stoi(value());
     else if (a == "--startups")
       opt.startups = std::stoi(value());
     else if (a == "--log-level")
@@ -513,7 +628,8 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr,
                    "usage: livebridge-bench --binary PATH [--calls N] [--long-calls N] [--batches N] "
-                   "[--idle-seconds S] [--startups N] [--log-level L] [--events on|off] [--json FILE]\n");
+                   "[--idle-seconds S] [--audio-seconds S] [--startups N] [--log-level L] [--events on|off] "
+                   "[--json FILE]\n");
       return 64;
     }
   }
