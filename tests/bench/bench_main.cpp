@@ -47,6 +47,7 @@ using clock = std::chrono::steady_clock;
 using test::fake_live_server;
 
 constexpr int device_count = 16;
+constexpr long round_trip_blocks = 10;  // the floor and livebridge take turns, this many each
 
 struct options {
   std::string binary;
@@ -130,44 +131,64 @@ long long cpu_ns(pid_t pid) {
 
 // The floor: publish a set, wait for the state that answers it, publish the next from the
 // message callback, the way an event-driven client would. The same library, broker and device.
-std::vector<long long> measure_floor(const std::string& broker_uri, long calls) {
-  ::mqtt::async_client cli(broker_uri, "bench-floor", ::mqtt::create_options(MQTTVERSION_5));
-  std::mutex mutex;
-  std::condition_variable finished;
-  std::vector<long long> samples;
-  samples.reserve(static_cast<std::size_t>(calls));
-  clock::time_point sent_at;
-  long index = 0;
-  bool done = false;
-  auto send = [&] {
-    const std::string state = index % 2 == 0 ? "ON" : "OFF";
-    sent_at = clock::now();
-    cli.publish(::mqtt::make_message("zigbee2mqtt/bench/set", json{{"state", state}}.dump(), 1, false));
-  };
-  cli.set_message_callback([&](::mqtt::const_message_ptr msg) {
-    const json state = json::parse(msg->to_string(), nullptr, false);
-    const std::string wanted = index % 2 == 0 ? "ON" : "OFF";
-    if (!state.is_object() || state.value("state", "") != wanted) return;
-    samples.push_back(ns_since(sent_at));
-    if (++index == calls) {
-      std::lock_guard lock(mutex);
-      done = true;
-      finished.notify_all();
-      return;
+class floor_client {
+ public:
+  explicit floor_client(const std::string& broker_uri)
+      : cli_(broker_uri, "bench-floor", ::mqtt::create_options(MQTTVERSION_5)) {
+    cli_.set_message_callback([this](::mqtt::const_message_ptr msg) { on_state(msg->to_string()); });
+    cli_.connect(::mqtt::connect_options_builder().mqtt_version(MQTTVERSION_5).clean_start(true).finalize())
+        ->wait();
+    lb::mqtt::set_tcp_nodelay_towards(test::port_of(broker_uri));  // as livebridge does
+    cli_.subscribe("zigbee2mqtt/bench", 1)->wait();
+  }
+  ~floor_client() {
+    try {
+      cli_.disconnect()->wait();
+    } catch (const ::mqtt::exception&) {
+    }
+  }
+
+  std::vector<long long> round_trips(long calls) {
+    {
+      std::lock_guard lock(mutex_);
+      samples_.clear();
+      samples_.reserve(static_cast<std::size_t>(calls));
+      remaining_ = calls;
     }
     send();
-  });
-  cli.connect(::mqtt::connect_options_builder().mqtt_version(MQTTVERSION_5).clean_start(true).finalize())
-      ->wait();
-  lb::mqtt::set_tcp_nodelay_towards(test::port_of(broker_uri));  // as livebridge does
-  cli.subscribe("zigbee2mqtt/bench", 1)->wait();
-  send();
-  std::unique_lock lock(mutex);
-  finished.wait(lock, [&] { return done; });
-  lock.unlock();
-  cli.disconnect()->wait();
-  return samples;
-}
+    std::unique_lock lock(mutex_);
+    finished_.wait(lock, [&] { return remaining_ == 0; });
+    return std::move(samples_);
+  }
+
+ private:
+  void send() {
+    sent_at_ = clock::now();
+    cli_.publish(::mqtt::make_message("zigbee2mqtt/bench/set", json{{"state", wanted()}}.dump(), 1, false));
+  }
+  std::string wanted() const { return remaining_ % 2 == 0 ? "ON" : "OFF"; }
+
+  // On paho's thread; the next set goes out from here.
+  void on_state(const std::string& payload) {
+    const json state = json::parse(payload, nullptr, false);
+    std::unique_lock lock(mutex_);
+    if (remaining_ == 0 || !state.is_object() || state.value("state", "") != wanted()) return;
+    samples_.push_back(ns_since(sent_at_));
+    if (--remaining_ == 0) {
+      finished_.notify_all();
+      return;
+    }
+    lock.unlock();
+    send();
+  }
+
+  ::mqtt::async_client cli_;
+  std::mutex mutex_;
+  std::condition_variable finished_;
+  std::vector<long long> samples_;
+  long remaining_ = 0;
+  clock::time_point sent_at_;
+};
 
 // The model's side, played on the fake server's thread.
 class bench_model {
@@ -439,11 +460,6 @@ int run(const options& opt) {
       opt.calls, opt.long_calls, opt.batches);
   std::fflush(stdout);
 
-  // 1. The floor first, alone on the broker.
-  const auto floor_samples = measure_floor(broker.uri(), opt.calls);
-  const auto floor = summarize(floor_samples);
-  const long floor_stalls = over_10ms(floor_samples);
-
   bench_model model;
   fake_live_server::options so;
   so.cert_chain_file = pki.server_cert;
@@ -461,7 +477,7 @@ int run(const options& opt) {
   const std::vector<std::string> argv{opt.binary, "--config", dir.file("livebridge.yaml"), "--log-level",
                                       opt.log_level};
 
-  // 2. Start-up: process start → READY=1, with broker and server local.
+  // 1. Start-up: process start → READY=1, with broker and server local.
   std::vector<long long> startups;
   for (int i = 0; i < opt.startups; ++i) {
     test::notify_socket notify(dir.file("notify-" + std::to_string(i)));
@@ -476,7 +492,7 @@ int run(const options& opt) {
     p.wait(10s);
   }
 
-  // 3. The daemon under measurement; up when its STATUS= says both sides are connected.
+  // 2. The daemon under measurement; up when its STATUS= says both sides are connected.
   test::notify_socket notify(dir.file("notify"));
   env["NOTIFY_SOCKET"] = notify.path();
   test::process bridge(argv, dir.file("livebridge.log"), env);
@@ -491,11 +507,24 @@ int run(const options& opt) {
   const double idle_cpu_ms_per_min = static_cast<double>(cpu_ns(bridge.pid()) - cpu_before) / 1e6 *
                                      (60.0 / static_cast<double>(opt.idle_seconds));
 
-  // 4. Round trips.
-  const auto round_trip_samples = model.round_trips(opt.calls);
+  // 3. Round trips, the floor's and livebridge's in alternating blocks, so that the machine's
+  // drift over the run (large on a shared VM) falls on both alike.
+  std::vector<long long> floor_samples, round_trip_samples;
+  long round_trip_failed = 0;
+  {
+    floor_client floor_mqtt(broker.uri());
+    for (long done = 0; done < opt.calls;) {
+      const long block = std::min(opt.calls - done, std::max(1L, opt.calls / round_trip_blocks));
+      for (auto ns : floor_mqtt.round_trips(block)) floor_samples.push_back(ns);
+      for (auto ns : model.round_trips(block)) round_trip_samples.push_back(ns);
+      round_trip_failed += model.failed();
+      done += block;
+    }
+  }
+  const auto floor = summarize(floor_samples);
+  const long floor_stalls = over_10ms(floor_samples);
   const auto round_trip = summarize(round_trip_samples);
   long stalls = over_10ms(round_trip_samples);
-  const long round_trip_failed = model.failed();
   const memory after_calls = memory_of(bridge.pid());
   memory after_long = after_calls;
   if (opt.long_calls > 0) {
@@ -503,7 +532,7 @@ int run(const options& opt) {
     after_long = memory_of(bridge.pid());
   }
 
-  // 5. Throughput.
+  // 4. Throughput.
   long answered = 0, failed = 0;
   const double calls_per_second = model.throughput(opt.batches, answered, failed);
   const memory after_throughput = memory_of(bridge.pid());
@@ -511,7 +540,7 @@ int run(const options& opt) {
   bridge.signal(SIGTERM);
   bridge.wait(10s);
 
-  // 6. Memory during a spoken answer, with its own daemon.
+  // 5. Memory during a spoken answer, with its own daemon.
   std::optional<audio_result> audio;
   if (opt.audio_seconds > 0) audio = measure_audio(opt, dir, pki, broker, env);
 
