@@ -1,6 +1,8 @@
 #include "app/bridge.hpp"
 #include "common/json_text.hpp"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <chrono>
 #include <utility>
@@ -562,7 +564,11 @@ void bridge::finish_turn(std::optional<std::string> error) {
       {"event", "turn_finished"}, {"id", t.source.id}, {"ok", !error}, {"calls", t.tool_calls.size()}};
   if (error) finished["error"] = *error;
   publish_event(std::move(finished));
-  asio::post(io_, [this] {
+  // A spoken answer leaves its pieces (megabytes for a long one) in malloc's free lists once `t`
+  // is gone; give those pages back, or a daemon that spoke once keeps them for good.
+  const bool spoke = !t.audio_pcm.empty();
+  asio::post(io_, [this, spoke] {
+    if (spoke) ::malloc_trim(0);
     renew_if_quiet();  // a pending goAway moves now, before the next prompt starts a turn
     start_next_turn();
   });

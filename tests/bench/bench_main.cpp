@@ -437,6 +437,7 @@ audio_result measure_audio(const options& opt, const test::temp_dir& dir, const 
     replies = asker.messages_on("livebridge/reply");
   }
   if (replies.empty()) throw std::runtime_error("no reply to the AUDIO prompt: " + bridge.log());
+  std::this_thread::sleep_for(1s);  // steady again: the turn's memory is given back after the reply
   result.after = memory_of(bridge.pid());
   const json reply = json::parse(replies.front().payload, nullptr, false);
   if (!reply.is_object() || !reply.contains("audio"))
