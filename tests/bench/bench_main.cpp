@@ -369,7 +369,7 @@ bool wait_until_up(const test::notify_socket& notify) {
 struct audio_result {
   memory before;             // connected and idle, before the prompt
   long sampled_peak_kb = 0;  // highest RSS sampled every 100 ms while the answer streamed in
-  memory after;              // once the reply was out; hwm_kb is the process's peak ever
+  memory after;              // a second after the reply; hwm_kb is the process's peak ever
   double reply_seconds = 0;  // the audio the reply says was kept
 };
 
