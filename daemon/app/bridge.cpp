@@ -357,11 +357,11 @@ void bridge::on_server_message(live::server_message& msg) {
     if (++index > cfg_.live.max_calls_per_tool_call) {
       // Answered, never run: a flood of calls must not become a flood of commands.
       log::warning("tool.refused", "call=" + call.id + " reason=\"too many calls in one toolCall\"");
-      session_->send(
-          live::build_tool_response(call.id, call.name,
-                                    json{{"error", "too many function calls in one toolCall (at most " +
-                                                       std::to_string(cfg_.live.max_calls_per_tool_call) +
-                                                       "); this one was not run"}}));
+      queue_tool_response(
+          live::function_response(call.id, call.name,
+                                  json{{"error", "too many function calls in one toolCall (at most " +
+                                                     std::to_string(cfg_.live.max_calls_per_tool_call) +
+                                                     "); this one was not run"}}));
       continue;
     }
     handle_function_call(std::move(call));
@@ -491,12 +491,12 @@ void bridge::handle_function_call(live::function_call call) {
         const auto ms =
             std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
                 .count();
-        // The answer first: the model is waiting for it. The writer runs before the bookkeeping
+        // The answer first: the model is waiting for it. It goes out before the bookkeeping
         // posted below, so logging and STATUS= cost the round trip nothing.
         const bool current = generation == session_generation_ && session_->ready();
         if (current)
-          session_->send(live::build_tool_response(id, name, outcome.response,
-                                                   late_result ? tools::scheduling_name(*late_result) : ""));
+          queue_tool_response(live::function_response(
+              id, name, outcome.response, late_result ? tools::scheduling_name(*late_result) : ""));
         // A late NON_BLOCKING result makes the model speak again (unless SILENT): that speech is
         // replied to under the prompt the call came from.
         if (current && !turn_ && late_result && *late_result != tools::scheduling::silent && !expected_)
@@ -527,6 +527,23 @@ void bridge::handle_function_call(live::function_call call) {
       });
   // After the command is on its way: the event is for onlookers, the device comes first.
   publish_event(json{{"event", "tool_call"}, {"call", call.id}, {"name", call.name}, {"args", call.args}});
+}
+
+// Answers that are ready in the same turn of the event loop (a toolCall to many devices whose
+// acknowledgements arrive together) go out as one toolResponse: one frame to build, encrypt and
+// write instead of one per call. A lone answer waits only for the handlers already queued.
+void bridge::queue_tool_response(json function_response) {
+  ready_responses_.push_back(std::move(function_response));
+  if (ready_responses_.size() > 1) return;
+  asio::post(io_, [this, generation = session_generation_] {
+    json responses = std::exchange(ready_responses_, json::array());
+    if (generation != session_generation_ || !session_->ready()) {
+      log::warning("tool.answer_dropped", "calls=" + std::to_string(responses.size()) +
+                                              " reason=\"the session it came from has ended\"");
+      return;
+    }
+    session_->send(live::build_tool_response(std::move(responses)));
+  });
 }
 
 void bridge::record_call_result(const std::string& id, bool ok, const json& response) {

@@ -79,6 +79,7 @@ class bridge final : private live::session_events {
   void start_next_turn();
   void handle_function_call(live::function_call call);
   // The call's outcome in the running turn's reply (first outcome wins).
+  void queue_tool_response(nlohmann::json function_response);
   void record_call_result(const std::string& id, bool ok, const nlohmann::json& response);
   void finish_turn(std::optional<std::string> error);
   // `extras`: members a finished turn adds (audio, code, sources, …).
@@ -113,6 +114,7 @@ class bridge final : private live::session_events {
   boost::asio::steady_timer go_away_timer_;  // moves to a new connection before the server's deadline
   bool go_away_pending_ = false;
   std::uint64_t session_generation_ = 0;  // answers for calls of an older connection are dropped
+  nlohmann::json ready_responses_ = nlohmann::json::array();  // answers for the next toolResponse
   std::string last_call_;
   long long tokens_total_ = 0;  // usageMetadata.totalTokenCount, summed over the daemon's life
   std::unique_ptr<audio::wav_store> wav_store_;  // null: spoken answers are not written

@@ -204,11 +204,15 @@ std::string build_user_turn(std::string_view text) {
              {"turnComplete", true}}}});
 }
 
-std::string build_tool_response(std::string_view id, std::string_view name, const json& response,
-                                std::string_view scheduling) {
-  json answer = {{"id", id}, {"name", name}, {"response", response}};
+json function_response(std::string_view id, std::string_view name, json response,
+                       std::string_view scheduling) {
+  json answer = {{"id", id}, {"name", name}, {"response", std::move(response)}};
   if (!scheduling.empty()) answer["scheduling"] = scheduling;
-  return json_text(json{{"toolResponse", {{"functionResponses", json::array({std::move(answer)})}}}});
+  return answer;
+}
+
+std::string build_tool_response(json function_responses) {
+  return json_text(json{{"toolResponse", {{"functionResponses", std::move(function_responses)}}}});
 }
 
 std::string build_realtime_audio(std::string_view pcm, std::uint32_t sample_rate) {

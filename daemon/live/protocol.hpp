@@ -24,10 +24,12 @@ std::string build_setup(const config::live_config& live, const std::vector<tools
 // The same setup resuming the session `handle` (empty: a fresh session).
 std::string with_resumption_handle(const std::string& setup_frame, const std::string& handle);
 std::string build_user_turn(std::string_view text);
-// `response` is {"output": …} or {"error": "…"}.
+// One answered call. `response` is {"output": …} or {"error": "…"}.
 // `scheduling` ("INTERRUPT", "WHEN_IDLE", "SILENT") only for NON_BLOCKING functions; empty = none.
-std::string build_tool_response(std::string_view id, std::string_view name, const json& response,
-                                std::string_view scheduling = {});
+json function_response(std::string_view id, std::string_view name, json response,
+                       std::string_view scheduling = {});
+// A toolResponse answering one or several calls (the API takes them together or apart).
+std::string build_tool_response(json function_responses);
 // Voice input: raw PCM16LE mono at `sample_rate`, and the end of the microphone stream.
 std::string build_realtime_audio(std::string_view pcm, std::uint32_t sample_rate);
 std::string build_audio_stream_end();

@@ -166,9 +166,16 @@ TEST(Protocol, ClientMessagesUseCamelCase) {
       json::parse(
           R"({"clientContent":{"turns":[{"role":"user","parts":[{"text":"Hello?"}]}],"turnComplete":true}})"));
   EXPECT_EQ(
-      json::parse(build_tool_response("function-call-1", "f", json{{"output", {{"ok", true}}}})),
+      json::parse(build_tool_response(
+          json::array({function_response("function-call-1", "f", json{{"output", {{"ok", true}}}})}))),
       json::parse(
           R"({"toolResponse":{"functionResponses":[{"id":"function-call-1","name":"f","response":{"output":{"ok":true}}}]}})"));
+  EXPECT_EQ(json::parse(build_tool_response(json::array(
+                {function_response("function-call-2", "g", json{{"error", "no answer"}}, "WHEN_IDLE"),
+                 function_response("function-call-3", "f", json{{"output", {{"ok", true}}}})}))),
+            json::parse(R"json({"toolResponse":{"functionResponses":[
+              {"id":"function-call-2","name":"g","response":{"error":"no answer"},"scheduling":"WHEN_IDLE"},
+              {"id":"function-call-3","name":"f","response":{"output":{"ok":true}}}]}})json"));
 }
 
 TEST(Protocol, DebugSummaryElidesAudio) {
