@@ -227,14 +227,17 @@ class bench_model {
 
   void on_message(fake_live_server::connection& conn, const json& msg) {
     if (!msg.contains("toolResponse")) return;
+    // One toolResponse may answer several calls.
+    int answers = 0;
     for (const auto& r : msg["toolResponse"]["functionResponses"]) {
-      ++answered_;
+      ++answers;
       if (!r["response"].contains("output")) ++failed_;
     }
+    answered_ += answers;
     if (current_ == phase::round_trip) {
       samples_.push_back(ns_since(sent_at_));
       next_round_trip(conn);
-    } else if (current_ == phase::throughput && --outstanding_ == 0) {
+    } else if (current_ == phase::throughput && (outstanding_ -= answers) <= 0) {
       next_batch(conn);
     }
   }
@@ -535,7 +538,11 @@ int run(const options& opt) {
 
   // 4. Throughput.
   long answered = 0, failed = 0;
+  const long long cpu_before_throughput = cpu_ns(bridge.pid());
   const double calls_per_second = model.throughput(opt.batches, answered, failed);
+  // CPU time is steadier than the wall clock on a shared machine, and says what a call costs.
+  const double cpu_us_per_call = static_cast<double>(cpu_ns(bridge.pid()) - cpu_before_throughput) / 1e3 /
+                                 static_cast<double>(std::max(1L, answered));
   const memory after_throughput = memory_of(bridge.pid());
 
   bridge.signal(SIGTERM);
@@ -568,8 +575,9 @@ int run(const options& opt) {
   } else {
     std::printf("(in-process probes: not in this build; configure with -DLIVEBRIDGE_PROBES=ON)\n");
   }
-  std::printf("\nthroughput: %.0f calls/s (%ld answered, %ld failed, %ld sent)\n", calls_per_second, answered,
-              failed, opt.batches * device_count);
+  std::printf(
+      "\nthroughput: %.0f calls/s (%ld answered, %ld failed, %ld sent); livebridge CPU %.1f µs per call\n",
+      calls_per_second, answered, failed, opt.batches * device_count, cpu_us_per_call);
   std::printf("round trips failed: %ld of %ld\n", round_trip_failed, opt.calls);
   std::printf("round trips over 10 ms: livebridge %ld of %ld, floor %ld of %zu\n", stalls,
               opt.calls + opt.long_calls, floor_stalls, floor.n);
@@ -603,6 +611,7 @@ int run(const options& opt) {
         {"throughput_calls_per_s", calls_per_second},
         {"throughput_answered", answered},
         {"throughput_failed", failed},
+        {"throughput_cpu_us_per_call", cpu_us_per_call},
         {"rss_kb",
          {{"idle", idle.rss_kb},
           {"after_calls", after_calls.rss_kb},
