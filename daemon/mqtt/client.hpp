@@ -54,7 +54,8 @@ class client final : public tools::publisher {
 
   bool connected() const override { return connected_; }
   void publish(tools::outgoing_message msg, std::function<void(std::optional<std::string>)> done) override;
-  // For the bridge's own messages (replies, availability): failures are logged, not returned.
+  // For the bridge's own messages (replies, availability, events): failures are logged, not
+  // returned. QoS 0 ones are not followed at all: only paho refusing them is logged.
   void publish_and_forget(tools::outgoing_message msg);
 
   const std::string& state_text() const { return state_text_; }
