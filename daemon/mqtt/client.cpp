@@ -73,6 +73,15 @@ class listener_pool {
     listeners_.erase(it);
   }
 
+  // Paho refused the operation (it threw), so it will never call `listener`: its handler back,
+  // for the caller to report the refusal with.
+  posting_listener::handler take_back(posting_listener& listener) {
+    std::lock_guard lock(mutex_);
+    auto handler = std::move(listener.handler_);
+    listeners_.erase(listener.self_);
+    return handler;
+  }
+
  private:
   std::mutex mutex_;
   std::list<posting_listener> listeners_;
@@ -337,11 +346,12 @@ class client::impl {
       unfinished_.erase(seq);
       done(std::move(outcome));
     };
+    auto& listener = listeners_.make(io_, std::move(done));
     try {
-      cli_.publish(msg, nullptr, listeners_.make(io_, std::move(done)));
+      cli_.publish(msg, nullptr, listener);
       probe::end(probe::stage::frame_to_publish);
     } catch (const ::mqtt::exception& e) {
-      post([done = std::move(done), why = std::string(e.what())] { done(why); });
+      post([done = listeners_.take_back(listener), why = std::string(e.what())] { done(why); });
     }
   }
 
