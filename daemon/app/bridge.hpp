@@ -78,8 +78,9 @@ class bridge final : private live::session_events {
   void begin_turn(turn t);
   void start_next_turn();
   void handle_function_call(live::function_call call);
-  // The call's outcome in the running turn's reply (first outcome wins).
+  // Sends the answer with the others ready in this turn of the event loop, in one toolResponse.
   void queue_tool_response(nlohmann::json function_response);
+  // The call's outcome in the running turn's reply (first outcome wins).
   void record_call_result(const std::string& id, bool ok, const nlohmann::json& response);
   void finish_turn(std::optional<std::string> error);
   // `extras`: members a finished turn adds (audio, code, sources, …).

@@ -1,6 +1,6 @@
 // A spoken answer's PCM, kept in the pieces it arrived in. One growing string would copy the
-// whole answer at each doubling of its capacity and hold both copies meanwhile: the benchmark saw
-// a 60 s answer (2.9 MB of 24 kHz PCM) lift the daemon's peak RSS 1.8 MB above that.
+// whole answer at each doubling of its capacity and hold both copies meanwhile: in the benchmark
+// a 60 s answer (2.7 MiB of 24 kHz PCM) peaked 2 MiB higher that way.
 #pragma once
 
 #include <cstddef>
