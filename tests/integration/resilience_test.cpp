@@ -340,10 +340,10 @@ TEST_F(BridgeTest, StoppingTogetherWithTheBrokerStillEndsPromptly) {
 }
 
 TEST_F(BridgeTest, StoppingWithAHungBrokerEndsAtTheDeadlineAndFreesWhatWasPending) {
-  // A hung broker keeps the connection open and answers nothing: the final `offline` and the
-  // DISCONNECT stay pending in paho for good. The stop ends at its deadline with exit 0, and the
-  // operations paho never completed are freed (a leak turns the exit code non-zero under the
-  // sanitizers).
+  // A hung broker keeps the connection open and answers nothing: the final `offline` is never
+  // acknowledged, so the orderly DISCONNECT never starts. The stop ends at its deadline with
+  // exit 0, and what paho still held is freed with the client (under the sanitizers a leak would
+  // turn the exit code non-zero).
   start_server(simulated_model());
   start_bridge(config(seed_tools));
   observer_.reset();
