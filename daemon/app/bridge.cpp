@@ -448,11 +448,9 @@ json bridge::turn_extras(turn& t) {
         audio["error"] = saved.error;
       }
     }
-    if (cfg_.live.audio.publish) {
-      std::string wav = audio::wav_header(t.audio_pcm.size(), t.audio_rate);
-      t.audio_pcm.append_to(wav);
-      mqtt_->publish_and_forget(tools::plain_message(topics_.audio, std::move(wav), 1, false));
-    }
+    if (cfg_.live.audio.publish)
+      mqtt_->publish_and_forget(
+          tools::plain_message(topics_.audio, audio::make_wav(t.audio_pcm, t.audio_rate), 1, false));
     extras["audio"] = std::move(audio);
   }
   return extras;

@@ -49,6 +49,12 @@ std::string make_wav(std::string_view pcm, std::uint32_t sample_rate) {
   return out;
 }
 
+std::string make_wav(const pcm_pieces& pcm, std::uint32_t sample_rate) {
+  std::string out = wav_header(pcm.size(), sample_rate);
+  pcm.append_to(out);
+  return out;
+}
+
 std::optional<pcm_audio> parse_wav(std::string_view file, std::string& why) {
   if (file.size() < 12 || file.substr(0, 4) != "RIFF" || file.substr(8, 4) != "WAVE") {
     why = "not a WAV file (no RIFF/WAVE header)";

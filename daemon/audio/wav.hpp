@@ -6,12 +6,15 @@
 #include <string>
 #include <string_view>
 
+#include "audio/pcm_pieces.hpp"
+
 namespace lb::audio {
 
 // The 44-byte header of a WAV file whose PCM data is `pcm_bytes` long.
 std::string wav_header(std::size_t pcm_bytes, std::uint32_t sample_rate);
 // A complete WAV file: the header, then `pcm`.
 std::string make_wav(std::string_view pcm, std::uint32_t sample_rate);
+std::string make_wav(const pcm_pieces& pcm, std::uint32_t sample_rate);
 
 struct pcm_audio {
   std::string samples;  // 16-bit little-endian mono
