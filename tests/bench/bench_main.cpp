@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <condition_variable>
 #include <csignal>
 #include <cstdio>
@@ -30,13 +29,13 @@
 #include <mqtt/async_client.h>
 #include <nlohmann/json.hpp>
 
-#include "common/base64.hpp"
 #include "devices.hpp"
 #include "fake_live_server.hpp"
 #include "mqtt/tcp_nodelay.hpp"
 #include "mqtt_peer.hpp"
 #include "notify_socket.hpp"
 #include "process.hpp"
+#include "simulated_model.hpp"
 
 namespace lb::bench {
 namespace {
@@ -354,6 +353,16 @@ std::vector<long long> read_probe(const std::string& file, const char* key, std:
   return out;
 }
 
+// The fake Live server as both daemons meet it: TLS, the bench's API key, no message log.
+fake_live_server::options server_options(const test::test_pki& pki) {
+  fake_live_server::options so;
+  so.cert_chain_file = pki.server_cert;
+  so.private_key_file = pki.server_key;
+  so.keep_messages = false;
+  so.api_key = "bench-key";
+  return so;
+}
+
 // Up when the daemon's STATUS= says both sides are connected.
 bool wait_until_up(const test::notify_socket& notify) {
   const auto up_by = clock::now() + 10s;
@@ -382,14 +391,7 @@ struct audio_result {
 audio_result measure_audio(const options& opt, const test::temp_dir& dir, const test::test_pki& pki,
                            const test::mosquitto_broker& broker, std::map<std::string, std::string> env) {
   constexpr int chunk_ms = 100;
-  constexpr int rate = 24000;
-  std::string pcm;  // one chunk of a 440 Hz tone, 16-bit little-endian mono
-  for (int i = 0; i < rate * chunk_ms / 1000; ++i) {
-    const auto v = static_cast<std::int16_t>(8000 * std::sin(2 * M_PI * 440 * i / double(rate)));
-    pcm.push_back(static_cast<char>(v & 0xff));
-    pcm.push_back(static_cast<char>((v >> 8) & 0xff));
-  }
-  const json part = {{"inlineData", {{"mimeType", "audio/pcm;rate=24000"}, {"data", base64_encode(pcm)}}}};
+  const json part = test::audio_part(test::tone(chunk_ms / 1000.0));
   const json chunk = {
       {"serverContent",
        {{"modelTurn", {{"parts", json::array({part})}}}, {"outputTranscription", {{"text", " and then"}}}}}};
@@ -405,11 +407,7 @@ audio_result measure_audio(const options& opt, const test::temp_dir& dir, const 
     conn.send(json{{"serverContent", {{"turnComplete", true}}}});
   };
 
-  fake_live_server::options so;
-  so.cert_chain_file = pki.server_cert;
-  so.private_key_file = pki.server_key;
-  so.keep_messages = false;
-  so.api_key = "bench-key";
+  const auto so = server_options(pki);
   const int chunks = opt.audio_seconds * 1000 / chunk_ms;
   fake_live_server server(so, [&](fake_live_server::connection& conn, const json& msg) {
     if (msg.contains("clientContent")) stream(conn, chunks);
@@ -465,11 +463,7 @@ int run(const options& opt) {
   std::fflush(stdout);
 
   bench_model model;
-  fake_live_server::options so;
-  so.cert_chain_file = pki.server_cert;
-  so.private_key_file = pki.server_key;
-  so.keep_messages = false;
-  so.api_key = "bench-key";
+  const auto so = server_options(pki);
   fake_live_server server(
       so, [&model](fake_live_server::connection& c, const json& m) { model.on_message(c, m); });
   model.attach(server);

@@ -1,7 +1,6 @@
 // The seed notebook's scenarios beyond plain text: spoken answers (AUDIO modality, WAV files,
 // transcripts), code execution, Google Search grounding, compositional calls with a wait,
 // interruptions, and the event stream home automations react to.
-#include <cmath>
 #include <filesystem>
 #include <thread>
 
@@ -11,22 +10,6 @@
 
 namespace lb::test {
 namespace {
-
-// `seconds` of a 440 Hz tone, 16-bit mono at `rate`.
-std::string tone(double seconds, std::uint32_t rate = 24000) {
-  std::string pcm;
-  const auto n = static_cast<std::size_t>(seconds * rate);
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto s = static_cast<std::int16_t>(8000 * std::sin(2 * M_PI * 440 * static_cast<double>(i) / rate));
-    pcm.push_back(static_cast<char>(s & 0xff));
-    pcm.push_back(static_cast<char>((s >> 8) & 0xff));
-  }
-  return pcm;
-}
-
-json audio_part(const std::string& pcm) {
-  return json{{"inlineData", {{"mimeType", "audio/pcm;rate=24000"}, {"data", base64_encode(pcm)}}}};
-}
 
 // The code-execution tool's parts: the Python the model wrote, and what running it printed.
 json code_part(const std::string& code) {

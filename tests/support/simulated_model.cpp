@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <map>
 #include <mutex>
 
@@ -67,10 +68,7 @@ void answer_text(fake_live_server::connection& conn, const std::string& text) {
       auto end = text.find(' ', start + 1);
       if (end == std::string::npos) end = text.size();
       conn.send(json{{"serverContent",
-                      {{"modelTurn",
-                        {{"parts", json::array({{{"inlineData",
-                                                  {{"mimeType", "audio/pcm;rate=24000"},
-                                                   {"data", base64(std::string(4800, '\0'))}}}}})}}}}}});
+                      {{"modelTurn", {{"parts", json::array({audio_part(std::string(4800, '\0'))})}}}}}});
       conn.send(
           json{{"serverContent", {{"outputTranscription", {{"text", text.substr(start, end - start)}}}}}});
       start = end;
@@ -150,6 +148,21 @@ fake_live_server::script simulated_model() {
       }
     }
   };
+}
+
+json audio_part(const std::string& pcm) {
+  return json{{"inlineData", {{"mimeType", "audio/pcm;rate=24000"}, {"data", base64(pcm)}}}};
+}
+
+std::string tone(double seconds, std::uint32_t rate) {
+  std::string pcm;
+  const auto n = static_cast<std::size_t>(seconds * rate);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto s = static_cast<std::int16_t>(8000 * std::sin(2 * M_PI * 440 * static_cast<double>(i) / rate));
+    pcm.push_back(static_cast<char>(s & 0xff));
+    pcm.push_back(static_cast<char>((s >> 8) & 0xff));
+  }
+  return pcm;
 }
 
 }  // namespace lb::test
