@@ -365,16 +365,12 @@ fake_live_server::options server_options(const test::test_pki& pki) {
 
 // Up when the daemon's STATUS= says both sides are connected.
 bool wait_until_up(const test::notify_socket& notify) {
-  const auto up_by = clock::now() + 10s;
-  auto up = [&] {
-    for (const auto& m : notify.messages()) {
-      if (m.find("live: connected") != std::string::npos && m.find("mqtt: connected ·") != std::string::npos)
-        return true;
-    }
-    return false;
-  };
-  while (!up() && clock::now() < up_by) std::this_thread::sleep_for(10ms);
-  return up();
+  return notify.wait_until(
+             [](const std::string& m) {
+               return m.find("live: connected") != std::string::npos &&
+                      m.find("mqtt: connected ·") != std::string::npos;
+             },
+             10s) >= 0;
 }
 
 // What the AUDIO phase saw of the daemon's memory.

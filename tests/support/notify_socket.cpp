@@ -66,12 +66,17 @@ std::vector<std::string> notify_socket::messages() const {
 
 int notify_socket::wait_for(const std::string& line, std::chrono::milliseconds timeout,
                             std::size_t from) const {
+  return wait_until([&](const std::string& message) { return has_line(message, line); }, timeout, from);
+}
+
+int notify_socket::wait_until(const std::function<bool(const std::string&)>& pred,
+                              std::chrono::milliseconds timeout, std::size_t from) const {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     {
       std::lock_guard lock(mutex_);
       for (std::size_t i = from; i < messages_.size(); ++i) {
-        if (has_line(messages_[i], line)) return static_cast<int>(i);
+        if (pred(messages_[i])) return static_cast<int>(i);
       }
     }
     if (std::chrono::steady_clock::now() >= deadline) return -1;

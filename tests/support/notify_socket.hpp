@@ -20,6 +20,9 @@ class notify_socket {
   std::vector<std::string> messages() const;  // one entry per datagram
   // Waits for a datagram with a line starting with `line` (e.g. "READY=1"); its index or -1.
   int wait_for(const std::string& line, std::chrono::milliseconds timeout, std::size_t from = 0) const;
+  // Waits for a datagram that satisfies `pred`; its index or -1.
+  int wait_until(const std::function<bool(const std::string&)>& pred, std::chrono::milliseconds timeout,
+                 std::size_t from = 0) const;
   std::size_t count(const std::string& line) const;
   // When datagram `index` arrived (stamped by the reader thread as it took it in).
   std::chrono::steady_clock::time_point arrived_at(std::size_t index) const;
