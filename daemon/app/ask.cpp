@@ -70,16 +70,16 @@ int run_ask(const config::config& cfg, const config::secrets& secrets, const ask
                   // naming the reply we wait for.
                   constexpr std::size_t chunk = 3200;
                   if (cfg.live.push_to_talk)
-                    client->publish_and_forget(tools::plain_message(topics.audio_in_start, "", 1, false));
+                    client->publish_and_forget(plain_message(topics.audio_in_start, "", 1, false));
                   for (std::size_t at = 0; at < request.voice_pcm.size(); at += chunk) {
                     client->publish_and_forget(
-                        tools::plain_message(topics.audio_in, request.voice_pcm.substr(at, chunk), 1, false));
+                        plain_message(topics.audio_in, request.voice_pcm.substr(at, chunk), 1, false));
                   }
                   client->publish_and_forget(
-                      tools::plain_message(topics.audio_in_end, json_text(json{{"id", id}}), 1, false));
+                      plain_message(topics.audio_in_end, json_text(json{{"id", id}}), 1, false));
                   return;
                 }
-                auto prompt = tools::plain_message(topics.prompt, json_text(json{{"id", id}, {"text", text}}),
+                auto prompt = plain_message(topics.prompt, json_text(json{{"id", id}, {"text", text}}),
                                                    1, false);
                 // The broker keeps a prompt for a stopped livebridge; once we stop waiting for
                 // the answer, it must not run any more.
@@ -89,7 +89,7 @@ int run_ask(const config::config& cfg, const config::secrets& secrets, const ask
               },
           .on_lost = [](const std::string&) {},
           .on_message =
-              [&](tools::incoming_message&& msg) {
+              [&](incoming_message&& msg) {
                 const json reply = json::parse(msg.payload, nullptr, false);
                 if (!reply.is_object() || reply.value("id", json()) != json(id))
                   return;  // someone else's reply

@@ -39,7 +39,7 @@ bridge::bridge(asio::io_context& io, config::config cfg, config::secrets secrets
         mqtt::client::handlers{
             .on_connected = [this] { notify_status(); },
             .on_lost = [this](const std::string&) { notify_status(); },
-            .on_message = [this](tools::incoming_message&& msg) { on_prompt(msg); },
+            .on_message = [this](incoming_message&& msg) { on_prompt(msg); },
         },
         mqtt::client::session_kind::persistent_v311);
   } else {
@@ -60,7 +60,7 @@ bridge::bridge(asio::io_context& io, config::config cfg, config::secrets secrets
                 notify_status();
               },
           .on_lost = [this](const std::string&) { notify_status(); },
-          .on_message = [this](tools::incoming_message&& msg) { on_mqtt_message(std::move(msg)); },
+          .on_message = [this](incoming_message&& msg) { on_mqtt_message(std::move(msg)); },
       });
   dispatcher_ = std::make_unique<tools::dispatcher>(io_.get_executor(), cfg_.tools, *mqtt_, dispatch_options);
   session_ = std::make_unique<live::session>(io_, cfg_.live, secrets.api_key,
@@ -173,10 +173,10 @@ void bridge::renew_if_quiet() {
 
 void bridge::publish_availability(bool online) {
   mqtt_->publish_and_forget(
-      tools::plain_message(topics_.availability, online ? "online" : "offline", 1, true));
+      plain_message(topics_.availability, online ? "online" : "offline", 1, true));
 }
 
-void bridge::on_mqtt_message(tools::incoming_message&& msg) {
+void bridge::on_mqtt_message(incoming_message&& msg) {
   if (msg.topic == topics_.prompt) {
     on_prompt(msg);
     return;
@@ -198,7 +198,7 @@ void bridge::on_mqtt_message(tools::incoming_message&& msg) {
   dispatcher_->on_message(msg);
 }
 
-void bridge::on_prompt(const tools::incoming_message& msg) {
+void bridge::on_prompt(const incoming_message& msg) {
   if (msg.retained) {
     // A retained prompt would be replayed at every start; it is someone's mistake, not a request.
     log::warning("prompt.retained_ignored", "topic=" + msg.topic);
@@ -249,7 +249,7 @@ void bridge::on_prompt(const tools::incoming_message& msg) {
   start_next_turn();
 }
 
-void bridge::on_voice_chunk(const tools::incoming_message& msg) {
+void bridge::on_voice_chunk(const incoming_message& msg) {
   if (stopping_ || msg.retained || msg.payload.empty()) return;
   if (msg.payload.size() % 2 != 0 || msg.payload.size() > cfg_.mqtt.max_prompt_bytes * 16) {
     log::warning("voice.bad_chunk",
@@ -272,7 +272,7 @@ void bridge::on_voice_chunk(const tools::incoming_message& msg) {
   session_->send(live::build_realtime_audio(msg.payload, 16000));
 }
 
-void bridge::on_voice_end(const tools::incoming_message& msg) {
+void bridge::on_voice_end(const incoming_message& msg) {
   if (stopping_ || msg.retained || !session_->ready()) return;
   const json doc = json::parse(msg.payload, nullptr, false);
   json id;
@@ -450,7 +450,7 @@ json bridge::turn_extras(turn& t) {
     }
     if (cfg_.live.audio.publish)
       mqtt_->publish_and_forget(
-          tools::plain_message(topics_.audio, audio::make_wav(t.audio_pcm, t.audio_rate), 1, false));
+          plain_message(topics_.audio, audio::make_wav(t.audio_pcm, t.audio_rate), 1, false));
     extras["audio"] = std::move(audio);
   }
   return extras;
@@ -458,7 +458,7 @@ json bridge::turn_extras(turn& t) {
 
 void bridge::publish_event(json event) {
   if (!cfg_.mqtt.events) return;
-  mqtt_->publish_and_forget(tools::plain_message(topics_.event, json_text(event), 0, false));
+  mqtt_->publish_and_forget(plain_message(topics_.event, json_text(event), 0, false));
 }
 
 void bridge::handle_function_call(live::function_call call) {
@@ -602,7 +602,7 @@ void bridge::publish_reply(const prompt& p, const std::string& text, const json&
     reply["tool_calls"].push_back(std::move(entry));
   }
   if (error) reply["error"] = *error;
-  mqtt_->publish_and_forget(tools::plain_message(topics_.reply, json_text(reply), 1, false));
+  mqtt_->publish_and_forget(plain_message(topics_.reply, json_text(reply), 1, false));
 }
 
 void bridge::stop(std::function<void()> done) {
@@ -615,7 +615,7 @@ void bridge::stop(std::function<void()> done) {
   prompts_.clear();
   auto stop_session_and_mqtt = [this, done = std::move(done)]() mutable {
     session_->stop([this, done = std::move(done)]() mutable {
-      mqtt_->stop(tools::plain_message(topics_.availability, "offline", 1, true), std::move(done));
+      mqtt_->stop(plain_message(topics_.availability, "offline", 1, true), std::move(done));
     });
   };
   // The inbox goes first: prompts published from now on wait in the broker for the next start.

@@ -71,10 +71,10 @@ class bridge final : private live::session_events {
   void on_server_message(live::server_message& msg) override;
   void on_session_lost(const std::string& reason) override;
 
-  void on_mqtt_message(tools::incoming_message&& msg);
-  void on_prompt(const tools::incoming_message& msg);
-  void on_voice_chunk(const tools::incoming_message& msg);
-  void on_voice_end(const tools::incoming_message& msg);
+  void on_mqtt_message(incoming_message&& msg);
+  void on_prompt(const incoming_message& msg);
+  void on_voice_chunk(const incoming_message& msg);
+  void on_voice_end(const incoming_message& msg);
   void begin_turn(turn t);
   void start_next_turn();
   void handle_function_call(live::function_call call);

@@ -11,7 +11,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "config/config.hpp"
-#include "live/backoff.hpp"
+#include "common/backoff.hpp"
 #include "live/protocol.hpp"
 
 namespace lb::live {

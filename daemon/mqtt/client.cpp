@@ -182,7 +182,7 @@ class client::impl {
       post([this, cause] { on_lost(cause.empty() ? std::string("connection lost") : cause); });
     });
     cli_.set_message_callback([this](::mqtt::const_message_ptr msg) {
-      tools::incoming_message in;
+      incoming_message in;
       in.received_at = std::chrono::steady_clock::now();
       in.topic = msg->get_topic();
       in.payload = msg->to_string();
@@ -301,7 +301,7 @@ class client::impl {
     if (handlers_.on_lost) handlers_.on_lost(cause);
   }
 
-  void publish(const tools::outgoing_message& m, std::function<void(std::optional<std::string>)> done) {
+  void publish(const outgoing_message& m, std::function<void(std::optional<std::string>)> done) {
     if (!owner_.connected_) {
       post([done = std::move(done)] { done(std::string("the MQTT broker is not connected")); });
       return;
@@ -309,7 +309,7 @@ class client::impl {
     send(m, std::move(done));
   }
 
-  static ::mqtt::message_ptr to_paho(const tools::outgoing_message& m) {
+  static ::mqtt::message_ptr to_paho(const outgoing_message& m) {
     auto msg = ::mqtt::make_message(m.topic, m.payload, m.qos, m.retain);
     ::mqtt::properties props;
     if (!m.response_topic.empty())
@@ -328,7 +328,7 @@ class client::impl {
   // costs a listener, a hand-off back to the io thread and a stall-watch entry. The per-call
   // events are such messages, two per tool call: leaving them unobserved cut the daemon's CPU per
   // call in the throughput benchmark by about 14 % (252 to 218 µs, three alternating runs each).
-  void send_unobserved(const tools::outgoing_message& m) {
+  void send_unobserved(const outgoing_message& m) {
     try {
       cli_.publish(to_paho(m));
     } catch (const ::mqtt::exception& e) {
@@ -337,7 +337,7 @@ class client::impl {
   }
 
   // Hands the message to paho; only publish() and stop() decide whether the link may carry it.
-  void send(const tools::outgoing_message& m, std::function<void(std::optional<std::string>)> done) {
+  void send(const outgoing_message& m, std::function<void(std::optional<std::string>)> done) {
     auto msg = to_paho(m);
     const std::uint64_t seq = ++publish_seq_;
     unfinished_.emplace(seq, std::chrono::steady_clock::now());
@@ -377,7 +377,7 @@ class client::impl {
     });
   }
 
-  void stop(std::optional<tools::outgoing_message> final_message, std::function<void()> done) {
+  void stop(std::optional<outgoing_message> final_message, std::function<void()> done) {
     stopping_ = true;
     retry_timer_.cancel();
     ++generation_;  // SUBACKs still on their way must not report a connection now
@@ -474,7 +474,7 @@ class client::impl {
   std::string wake_filter_;
   std::uint64_t send_thread_wakes_ = 0;
   connect_listener connect_listener_;
-  live::backoff backoff_;
+  backoff backoff_;
   std::uint64_t generation_ = 0;  // bumped per connection; stale SUBACKs are ignored
   bool stopping_ = false;
 };
@@ -490,11 +490,11 @@ void client::start() {
   impl_->connect();
 }
 
-void client::stop(std::optional<tools::outgoing_message> final_message, std::function<void()> done) {
+void client::stop(std::optional<outgoing_message> final_message, std::function<void()> done) {
   impl_->stop(std::move(final_message), std::move(done));
 }
 
-void client::publish(tools::outgoing_message msg, std::function<void(std::optional<std::string>)> done) {
+void client::publish(outgoing_message msg, std::function<void(std::optional<std::string>)> done) {
   impl_->publish(msg, std::move(done));  // `done` always runs later, never inside this call
 }
 
@@ -502,7 +502,7 @@ void client::add_subscriptions(const std::vector<std::string>& filters) {
   impl_->add_subscriptions(filters);
 }
 
-void client::publish_and_forget(tools::outgoing_message msg) {
+void client::publish_and_forget(outgoing_message msg) {
   if (!connected_) return;
   if (msg.qos == 0) {
     impl_->send_unobserved(msg);

@@ -13,17 +13,17 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "config/config.hpp"
-#include "live/backoff.hpp"
-#include "tools/dispatcher.hpp"
+#include "common/backoff.hpp"
+#include "common/message.hpp"
 
 namespace lb::mqtt {
 
-class client final : public tools::publisher {
+class client final : public publisher {
  public:
   struct handlers {
     std::function<void()> on_connected;  // connected and every subscription acknowledged (SUBACK)
     std::function<void(const std::string& cause)> on_lost;
-    std::function<void(tools::incoming_message&&)> on_message;
+    std::function<void(incoming_message&&)> on_message;
   };
   struct last_will {
     std::string topic;
@@ -47,16 +47,16 @@ class client final : public tools::publisher {
 
   void start();
   // Publishes `final_message` (if any) and disconnects cleanly; `done` runs on the io thread.
-  void stop(std::optional<tools::outgoing_message> final_message, std::function<void()> done);
+  void stop(std::optional<outgoing_message> final_message, std::function<void()> done);
 
   // Subscribes to the filters not yet subscribed (now if connected, else at the next connect).
   void add_subscriptions(const std::vector<std::string>& filters);
 
   bool connected() const override { return connected_; }
-  void publish(tools::outgoing_message msg, std::function<void(std::optional<std::string>)> done) override;
+  void publish(outgoing_message msg, std::function<void(std::optional<std::string>)> done) override;
   // For the bridge's own messages (replies, availability, events): failures are logged, not
   // returned. QoS 0 ones are not followed at all: only paho refusing them is logged.
-  void publish_and_forget(tools::outgoing_message msg);
+  void publish_and_forget(outgoing_message msg);
 
   const std::string& state_text() const { return state_text_; }
 

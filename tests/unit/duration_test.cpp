@@ -3,7 +3,7 @@
 #include "common/duration.hpp"
 #include "common/url.hpp"
 #include "common/utf8.hpp"
-#include "live/backoff.hpp"
+#include "common/backoff.hpp"
 
 namespace lb {
 namespace {
@@ -53,7 +53,7 @@ TEST(Utf8, Validates) {
 }
 
 TEST(Backoff, GrowsWithJitterUpToTheCapAndResets) {
-  live::backoff b(1s, 30s, 5min, 42);
+  backoff b(1s, 30s, 5min, 42);
   for (int i = 0; i < 12; ++i) {
     const auto d = b.next(false);
     EXPECT_GE(d, 1s);

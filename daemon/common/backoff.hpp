@@ -6,7 +6,7 @@
 #include <chrono>
 #include <random>
 
-namespace lb::live {
+namespace lb {
 
 class backoff {
  public:
@@ -35,4 +35,4 @@ class backoff {
   std::mt19937 rng_;
 };
 
-}  // namespace lb::live
+}  // namespace lb
