@@ -79,8 +79,8 @@ int run_ask(const config::config& cfg, const config::secrets& secrets, const ask
                       plain_message(topics.audio_in_end, json_text(json{{"id", id}}), 1, false));
                   return;
                 }
-                auto prompt = plain_message(topics.prompt, json_text(json{{"id", id}, {"text", text}}),
-                                                   1, false);
+                auto prompt =
+                    plain_message(topics.prompt, json_text(json{{"id", id}, {"text", text}}), 1, false);
                 // The broker keeps a prompt for a stopped livebridge; once we stop waiting for
                 // the answer, it must not run any more.
                 prompt.expiry_seconds = static_cast<int>(

@@ -12,9 +12,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "config/config.hpp"
 #include "common/backoff.hpp"
 #include "common/message.hpp"
+#include "config/config.hpp"
 
 namespace lb::mqtt {
 

@@ -172,9 +172,10 @@ void dispatcher::start(pending& p) {
   p.started = true;
   if (!p.ack_topic.empty()) listeners_.emplace(p.ack_topic, p.seq);
   p.timer.expires_after(p.tool->ack.timeout);
-  p.timer.async_wait([this, seq = p.seq](const boost::system::error_code& ec) {
-    if (!ec) on_timeout(seq);
-  });
+  p.timer.async_wait(
+      [this, seq = p.seq, alive = std::weak_ptr<int>(alive_)](const boost::system::error_code& ec) {
+        if (!ec && !alive.expired()) on_timeout(seq);
+      });
   p.publishes_outstanding = p.messages.size();
   if (log::enabled(log::level::debug))
     log::debug("tool.publish", "call=" + p.call_id + " name=" + p.tool->name +
@@ -182,7 +183,9 @@ void dispatcher::start(pending& p) {
   const seq_t seq = p.seq;
   for (std::size_t i = 0; i < p.messages.size(); ++i) {
     publisher_.publish(p.messages[i],
-                       [this, seq](std::optional<std::string> error) { on_published(seq, error); });
+                       [this, seq, alive = std::weak_ptr<int>(alive_)](std::optional<std::string> error) {
+                         if (!alive.expired()) on_published(seq, error);
+                       });
     if (find(seq) == nullptr) return;  // answered meanwhile; publish nothing more for it
   }
 }
@@ -337,7 +340,9 @@ void dispatcher::forget(seq_t seq) {
         device_queues_.erase(q);
       } else if (was_in_flight) {
         // Post: the next command must not start inside the handler that answered this one.
-        boost::asio::post(executor_, [this, key = p->device_key] { start_next_for_device(key); });
+        boost::asio::post(executor_, [this, key = p->device_key, alive = std::weak_ptr<int>(alive_)] {
+          if (!alive.expired()) start_next_for_device(key);
+        });
       }
     }
   }
@@ -365,6 +370,18 @@ bool dispatcher::cancel(const std::string& call_id) {
     }
   }
   return false;
+}
+
+std::vector<std::string> dispatcher::cancel_unpublished() {
+  std::vector<seq_t> unpublished;
+  for (const auto& [seq, p] : calls_)
+    if (!p->started) unpublished.push_back(seq);
+  std::vector<std::string> ids;
+  for (seq_t seq : unpublished) {
+    ids.push_back(find(seq)->call_id);
+    forget(seq);
+  }
+  return ids;
 }
 
 void dispatcher::fail_all(const std::string& reason) {

@@ -57,6 +57,10 @@ class dispatcher {
   // Answers every pending call with `reason` (used on shutdown).
   void fail_all(const std::string& reason);
 
+  // Forgets every call not yet published (queued behind a command to the same device): their
+  // session is gone, so no one could be told what they did. Returns their call ids.
+  std::vector<std::string> cancel_unpublished();
+
   const std::vector<tool_spec>& tools() const { return tools_; }
   // The declared function of that name (names are unique), or null.
   const tool_spec* find_tool(std::string_view name) const;
@@ -85,6 +89,10 @@ class dispatcher {
   std::map<seq_t, std::unique_ptr<pending>> calls_;
   std::unordered_multimap<std::string, seq_t> listeners_;   // ack topic → calls listening on it
   std::map<std::string, std::deque<seq_t>> device_queues_;  // front = the command in flight
+  // Completions of publishes may arrive after this dispatcher is replaced (a reload once no call
+  // is pending, with a PUBACK still on its way): they hold this weakly and do nothing once it is
+  // gone.
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
 // Topic filters the MQTT adapter must subscribe to before the first call.

@@ -310,6 +310,27 @@ TEST_F(DispatcherTest, FailAllAnswersEverything) {
   EXPECT_EQ(pub_.sent.size(), 1u);
 }
 
+// A reload replaces the dispatcher once no call is pending, but a publish whose PUBACK is still
+// outstanding (its call answered by timeout meanwhile) completes later; it must not reach the
+// dispatcher that is gone. Under AddressSanitizer the old code is a heap-use-after-free here.
+TEST_F(DispatcherTest, APublishCompletingAfterTheDispatcherIsGoneIsIgnored) {
+  recording_publisher slow_broker(io_);
+  slow_broker.auto_puback = false;
+  auto replaced = std::make_unique<dispatcher>(io_.get_executor(), cfg_.tools, slow_broker,
+                                               dispatcher::options{"lb-test", "livebridge/response/lb-test"});
+  auto answers = std::make_shared<std::vector<call_outcome>>();
+  replaced->call("c1", "set_light", {{"room", "kitchen"}, {"state", "ON"}},
+                 [answers](call_outcome o) { answers->push_back(std::move(o)); });
+  run_for(std::chrono::milliseconds(300));  // past the 200 ms acknowledgement timeout
+  ASSERT_EQ(answers->size(), 1u);
+  ASSERT_EQ(replaced->pending_calls(), 0u);
+  replaced.reset();
+  ASSERT_EQ(slow_broker.held.size(), 1u);
+  for (auto& done : slow_broker.held) done(std::nullopt);  // the broker's PUBACK, late
+  settle();
+  EXPECT_EQ(answers->size(), 1u);
+}
+
 TEST_F(DispatcherTest, SubscriptionFilters) {
   const auto filters = ack_subscription_filters(cfg_.tools, {"lb-test", "livebridge/response/lb-test"});
   EXPECT_EQ(filters, (std::vector<std::string>{"z2m/+", "stat/lamp/RESULT", "lb-test/rpc",

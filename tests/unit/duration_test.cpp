@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 
+#include "common/backoff.hpp"
 #include "common/duration.hpp"
 #include "common/url.hpp"
 #include "common/utf8.hpp"
-#include "common/backoff.hpp"
 
 namespace lb {
 namespace {
