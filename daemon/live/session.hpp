@@ -10,8 +10,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "config/config.hpp"
 #include "common/backoff.hpp"
+#include "config/config.hpp"
 #include "live/protocol.hpp"
 
 namespace lb::live {
