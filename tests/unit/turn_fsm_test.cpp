@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "app/turn_fsm.hpp"
+#include "turn_fsm_walk.hpp"
 
 namespace lb::app {
 namespace {
@@ -228,6 +231,20 @@ TEST(TurnFsm, TheReplyLinkGoingDownMidTurnLetsTheTurnFinish) {
   EXPECT_EQ(kinds(m.on_model_turn_complete()), std::vector<kind>{kind::finish_turn});
   EXPECT_EQ(m.queued(), 1u);
   EXPECT_EQ(kinds(m.on_reply_link(true)), std::vector<kind>{kind::start_turn});
+}
+
+// Random walks over every event: each prompt is sent once or refused once, turns never overlap,
+// and each opened turn is finished once (turn_fsm_walk checks; fuzz_turn_fsm does the same).
+TEST(TurnFsm, RandomEventSequencesKeepEveryPromise) {
+  std::mt19937 rng(20261201);
+  for (int walk = 0; walk < 2000; ++walk) {
+    test::turn_fsm_walk w(1 + walk % 4);
+    const int steps = 1 + static_cast<int>(rng() % 60);
+    bool ok = true;
+    for (int i = 0; i < steps && ok; ++i) ok = w.step(static_cast<std::uint8_t>(rng()));
+    if (ok) ok = w.finish();
+    ASSERT_TRUE(ok) << "walk " << walk << ": " << w.why();
+  }
 }
 
 }  // namespace
