@@ -1,11 +1,13 @@
 // A soak run with faults injected at random: the server ends connections mid-turn (1011), drops
-// TCP, sends goAway; the broker restarts; a device is slow at times. Afterwards: every prompt got
+// TCP, sends goAway and malformed frames; the broker restarts while prompts are queued; the config
+// is reloaded while calls are outstanding; a device is slow at times. Afterwards: every prompt got
 // exactly one reply, no function call was answered twice, every call on a connection that lived
 // on was answered, no command was published twice, and the daemon's memory stayed flat.
 //
 // Short by default (CI); LIVEBRIDGE_SOAK_PROMPTS=5000 for the long form.
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <mutex>
@@ -39,6 +41,7 @@ struct ledger {
   std::map<int, std::set<std::string>> open_calls;  // per connection: issued, not yet answered
   int faults = 0;
   int go_aways = 0;
+  int malformed = 0;
 };
 
 class SoakTest : public BridgeTest {};
@@ -75,6 +78,21 @@ TEST_F(SoakTest, PromptsAndCallsSurviveRandomFaults) {
       if (r < 0.05) {
         end_connection(false);
         conn.drop();
+        return;
+      }
+      if (r < 0.08) {
+        // Frames the bridge must survive: not JSON at all, and a grounding source of wrong types.
+        {
+          std::lock_guard lock(book->mutex);
+          ++book->malformed;
+        }
+        conn.send_raw("{\"serverContent\": {\"modelTurn\": ", true);
+        conn.send(json{{"serverContent",
+                        {{"modelTurn", {{"parts", json::array({{{"text", "Found "}}, {{"text", nullptr}}})}}},
+                         {"groundingMetadata",
+                          {{"groundingChunks", json::array({{{"web", {{"uri", nullptr}, {"title", 5}}}}, 7})},
+                           {"webSearchQueries", json::array({nullptr})}}}}}});
+        answer_text(conn, "nothing.");
         return;
       }
       if (r < 0.45) {
@@ -128,18 +146,50 @@ TEST_F(SoakTest, PromptsAndCallsSurviveRandomFaults) {
     }
   });
   auto plug = std::make_unique<shelly_device>(broker_->uri(), "shelly-soak");
-  start_bridge(config(soak_tools, "  setup_timeout: 2s\n  reconnect_delay_max: 2s\n"));
+  const std::string live_extra = "  setup_timeout: 2s\n  reconnect_delay_max: 2s\n";
+  start_bridge(config(soak_tools, live_extra));
   const long rss_start = rss_kb(bridge_->pid());
 
   int broker_restarts = 0;
+  int reloads = 0;
   std::set<std::string> replied;
+  // Replies seen by every observer so far (one per broker lifetime).
+  std::map<std::string, int> replies_per_id;
+  auto harvest_replies = [&](const mqtt_peer& observer) {
+    for (const auto& m : observer.messages_on("livebridge/reply"))
+      ++replies_per_id[json::parse(m.payload, nullptr, false).value("id", "")];
+  };
   for (int i = 0; i < prompts; ++i) {
+    if (i > 0 && i % 37 == 0) {
+      // A reload that changes a tool's description: applied at the next quiet moment (never with a
+      // call outstanding), through a fresh session. The prompt right after it is already queued.
+      ++reloads;
+      const std::string described = "    description: revision " + std::to_string(reloads) + "\n";
+      std::string tools = soak_tools;
+      tools.insert(tools.find("    parameters"), described);
+      dir_.write("livebridge.yaml", config(tools, live_extra));
+      observer_->publish("livebridge/prompt",
+                         json{{"id", "before-reload-" + std::to_string(i)}, {"text", "x"}}.dump(), 1);
+      bridge_->signal(SIGHUP);
+      replied.insert("before-reload-" + std::to_string(i));
+    }
     if (i > 0 && i % 100 == 50) {
-      // The broker restarts (an upgrade): everything MQTT reconnects.
+      // The broker restarts (an upgrade) with prompts taken in and queued: everything MQTT
+      // reconnects, and each queued prompt still gets exactly one reply.
+      const std::size_t received_before = bridge_->log_count("prompt.received");
+      for (int q = 0; q < 3; ++q) {
+        const std::string id = "queued-" + std::to_string(i) + "-" + std::to_string(q);
+        observer_->publish("livebridge/prompt", json{{"id", id}, {"text", id}}.dump(), 1);
+        replied.insert(id);
+      }
+      ASSERT_TRUE(bridge_->wait_for_log("prompt.received", 10s, received_before + 3));
       const std::size_t connected_before = bridge_->log_count("mqtt.connected");
       plug.reset();
-      observer_.reset();
+      // The observer stays until the broker is gone, so it sees every reply published before.
+      auto old_observer = std::move(observer_);
       broker_->stop();
+      harvest_replies(*old_observer);
+      old_observer.reset();
       broker_->start();
       ++broker_restarts;
       observer_ = std::make_unique<mqtt_peer>(broker_->uri(), "test-observer-" + std::to_string(i));
@@ -159,13 +209,24 @@ TEST_F(SoakTest, PromptsAndCallsSurviveRandomFaults) {
   }
   const long rss_end = rss_kb(bridge_->pid());
 
-  // Every prompt exactly one reply.
-  std::map<std::string, int> replies_per_id;
-  for (const auto& m : observer_->messages_on("livebridge/reply")) {
-    ++replies_per_id[json::parse(m.payload).value("id", "")];
+  // Every prompt exactly one reply, the queued and reloaded ones included.
+  const auto extra = replied.size() - static_cast<std::size_t>(prompts);
+  for (const auto& id : replied) {
+    if (id.rfind("prompt-", 0) == 0) continue;  // ask() waited for those
+    EXPECT_TRUE(replies_per_id.contains(id) ||
+                observer_->wait_for(
+                    "livebridge/reply",
+                    [&](const seen_message& m) {
+                      return json::parse(m.payload, nullptr, false).value("id", "") == id;
+                    },
+                    patience))
+        << id << " got no reply";
   }
+  harvest_replies(*observer_);
   for (const auto& [id, n] : replies_per_id) EXPECT_EQ(n, 1) << id;
-  EXPECT_EQ(static_cast<int>(replied.size()), prompts);
+  for (const auto& id : replied) EXPECT_TRUE(replies_per_id.contains(id)) << id << " got no reply";
+  EXPECT_EQ(replied.size(), static_cast<std::size_t>(prompts) + extra);
+  EXPECT_EQ(bridge_->log_count("config.reloaded"), static_cast<std::size_t>(reloads));
 
   // No call answered twice; every call on a surviving connection answered.
   std::map<std::string, int> answers;
@@ -193,11 +254,11 @@ TEST_F(SoakTest, PromptsAndCallsSurviveRandomFaults) {
 
   std::lock_guard lock(book->mutex);
   std::printf(
-      "soak: prompts=%d replies=%zu calls=%zu answered=%zu orphaned_by_faults=%zu connection_faults=%d "
-      "goaways=%d "
-      "broker_restarts=%d connections=%d rss_start_kb=%ld rss_end_kb=%ld\n",
-      prompts, replied.size(), book->issued.size(), answers.size(), unanswered, book->faults, book->go_aways,
-      broker_restarts, server_->connections(), rss_start, rss_end);
+      "soak: prompts=%zu replies=%zu calls=%zu answered=%zu orphaned_by_faults=%zu connection_faults=%d "
+      "goaways=%d malformed_frames=%d broker_restarts=%d reloads=%d connections=%d rss_start_kb=%ld "
+      "rss_end_kb=%ld\n",
+      replied.size(), replies_per_id.size(), book->issued.size(), answers.size(), unanswered, book->faults,
+      book->go_aways, book->malformed, broker_restarts, reloads, server_->connections(), rss_start, rss_end);
 #if defined(__SANITIZE_ADDRESS__)
   // AddressSanitizer keeps freed memory in quarantine: RSS grows by design. Flat memory is
   // checked by the plain build (tests/run-tests.sh --fast).
