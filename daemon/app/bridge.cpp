@@ -560,10 +560,12 @@ void bridge::stop(std::function<void()> done) {
     });
   };
   // The inbox goes first: prompts published from now on wait in the broker for the next start.
+  // Without one, the session closes after this turn of the event loop, once the answers queued
+  // above (fail_all) are written.
   if (prompt_inbox_) {
     prompt_inbox_->stop(std::nullopt, std::move(stop_session_and_mqtt));
   } else {
-    stop_session_and_mqtt();
+    asio::post(io_, std::move(stop_session_and_mqtt));
   }
 }
 

@@ -157,5 +157,42 @@ TEST_F(BridgeTest, SpokenAnswersAreKeptOutsideSystemdAndTheReplySaysWhere) {
   EXPECT_TRUE(std::filesystem::exists(file)) << file;
 }
 
+// A stop answers the calls still waiting for their device before the session closes, so the
+// model hears what happened.
+void stop_with_a_call_pending(fake_live_server& server, mqtt_peer& observer, process& bridge) {
+  observer.publish("livebridge/prompt", json{{"id", "cellar"}, {"text", "Cellar light on"}}.dump(), 1);
+  ASSERT_TRUE(bridge.wait_for_log("tool.publish", patience));
+  bridge.signal(SIGTERM);
+  ASSERT_EQ(bridge.wait(5s), 0);
+  // The fake server may still be reading what the daemon wrote before it exited.
+  server.wait_until([](const std::vector<json>& all) { return !messages_of(all, "toolResponse").empty(); },
+                    2s);
+  std::size_t answers = 0;
+  for (const auto& m : messages_of(server.received(), "toolResponse")) {
+    for (const auto& r : m["functionResponses"]) {
+      ++answers;
+      EXPECT_NE(r["response"].dump().find("shutting down"), std::string::npos) << r.dump();
+    }
+  }
+  EXPECT_EQ(answers, 1u) << "the pending call was not answered exactly once";
+  const auto reply = reply_with_id(observer, "cellar", patience);
+  ASSERT_TRUE(reply);
+  EXPECT_TRUE(reply->contains("error"));
+}
+
+TEST_F(BridgeTest, AStopAnswersPendingCallsBeforeClosingTheSession) {
+  start_server(model_calling({call("set_light", {{"room", "cellar"}, {"state", "ON"}})}));
+  start_bridge(config(home_tools));
+  stop_with_a_call_pending(*server_, *observer_, *bridge_);
+}
+
+TEST_F(BridgeTest, AStopAnswersPendingCallsBeforeClosingTheSessionWithPromptsOnTheMainConnection) {
+  start_server(model_calling({call("set_light", {{"room", "cellar"}, {"state", "ON"}})}));
+  std::string yaml = config(home_tools);
+  yaml.replace(yaml.find("  client_id: lb-it\n"), 18, "  client_id: lb-it\n  persistent_prompts: false\n");
+  start_bridge(yaml);
+  stop_with_a_call_pending(*server_, *observer_, *bridge_);
+}
+
 }  // namespace
 }  // namespace lb::test
