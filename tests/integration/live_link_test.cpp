@@ -212,6 +212,42 @@ TEST_F(LiveLinkTest, ASecondStopAlsoCompletes) {
       io_, [&] { return done == 3; }, patience));
 }
 
+TEST_F(LiveLinkTest, ASetupTimeoutWhileResumingStartsAFreshSessionAtOnce) {
+  start_server(answer_hello);
+  const auto cfg = [&] {
+    auto c = live_config();
+    c.setup_timeout = 300ms;
+    return c;
+  }();
+  dir_.write("live-session.json", json{{"model", cfg.model},
+                                       {"handle", "stale-handle"},
+                                       {"saved_at", std::chrono::duration_cast<std::chrono::seconds>(
+                                                        std::chrono::system_clock::now().time_since_epoch())
+                                                        .count()}}
+                                      .dump());
+  server_->on_setup([](fake_live_server::connection& conn, const json& setup) {
+    // A server that goes silent on a handle it no longer knows.
+    if (setup["sessionResumption"].contains("handle")) return;
+    conn.send(json{{"setupComplete", json::object()}});
+  });
+  ::testing::internal::CaptureStderr();
+  start_session(cfg);
+  const bool ready = run_until(
+      io_, [&] { return events_.ready == 1; }, patience);
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(ready) << log;
+  EXPECT_NE(log.find("live.resume_rejected"), std::string::npos) << log;
+  EXPECT_EQ(log.find("live.lost"), std::string::npos) << log;  // no backoff wait came between
+  const auto setups = messages_of(server_->received(), "setup");
+  ASSERT_EQ(setups.size(), 2u);
+  EXPECT_EQ(setups[0]["sessionResumption"], json({{"handle", "stale-handle"}}));
+  EXPECT_EQ(setups[1]["sessionResumption"], json::object());
+  ASSERT_EQ(events_.lost.size(), 1u);
+  EXPECT_EQ(events_.lost[0], "no setupComplete within 300ms");
+  EXPECT_FALSE(session_->has_resumption_handle());
+  EXPECT_TRUE(stop_session());
+}
+
 class LiveLinkStateFileTest : public LiveLinkTest, public ::testing::WithParamInterface<const char*> {};
 
 TEST_P(LiveLinkStateFileTest, ACorruptStateFileIsIgnoredWithAWarningAndAFreshSessionStarts) {
