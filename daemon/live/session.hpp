@@ -53,14 +53,16 @@ class session {
   // Closes the current connection (close frame 1000) and connects again at once with the new
   // settings and setup frame: the way new tools reach the model after a reload.
   void reconfigure(config::live_config cfg, std::string api_key, std::string setup_frame);
-  // Moves to a new connection now, resuming the session when a handle is known (after goAway).
+  // Moves to a new connection now, resuming the session when a handle is known (after goAway);
+  // while waiting to retry, retries now.
   void renew();
   bool has_resumption_handle() const { return !handle_.empty(); }
   // Sends a close frame (1000) and stops reconnecting; `done` runs when the connection is gone,
   // at the latest link_fsm::close_timeout after the call (then the socket is aborted). Every
   // call's `done` runs, a second stop's and one after the end too.
   void stop(std::function<void()> done);
-  // "connecting", "connected (setup 42 ms)", "reconnecting in 4s after: …"
+  // "connecting", "connected", "connected (resumed)", "reconnecting in 4s after: …",
+  // "moving to a new connection", "stopping", "stopped"
   const std::string& state_text() const { return state_text_; }
 
   class connection_base;
