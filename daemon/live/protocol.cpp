@@ -188,12 +188,10 @@ std::string build_setup(const config::live_config& live, const std::vector<tools
 
 std::string with_resumption_handle(const std::string& setup_frame, const std::string& handle) {
   json doc = json::parse(setup_frame, nullptr, false);
-  if (!doc.is_object() || !doc.contains("setup")) return setup_frame;
-  if (handle.empty()) {
-    doc["setup"]["sessionResumption"] = json::object();
-  } else {
-    doc["setup"]["sessionResumption"] = {{"handle", handle}};
-  }
+  if (!doc.is_object()) return setup_frame;
+  const auto setup = doc.find("setup");
+  if (setup == doc.end() || !setup->is_object()) return setup_frame;
+  (*setup)["sessionResumption"] = handle.empty() ? json::object() : json{{"handle", handle}};
   return json_text(doc);
 }
 

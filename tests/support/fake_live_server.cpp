@@ -83,6 +83,7 @@ class server_connection final : public fake_live_server::connection,
       if (!ec && !self->closed_) fn();
     });
   }
+  void stall() override { stalled_ = true; }
   const json& setup() const override { return setup_; }
   int index() const override { return index_; }
 
@@ -126,6 +127,11 @@ class server_connection final : public fake_live_server::connection,
     }
 
     for (;;) {
+      if (stalled_) {
+        asio::steady_timer hold(st_.io, asio::steady_timer::time_point::max());
+        co_await hold.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        co_return;
+      }
       co_await ws_.async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
       const std::string text = beast::buffers_to_string(buffer.data());
@@ -204,6 +210,7 @@ class server_connection final : public fake_live_server::connection,
   std::deque<outgoing> queue_;
   json setup_;
   bool closed_ = false;
+  bool stalled_ = false;
 };
 
 using tls_ws = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;

@@ -47,6 +47,9 @@ class fake_live_server {
     virtual void send_raw(std::string bytes, bool binary) = 0;
     virtual void close(std::uint16_t code, std::string reason) = 0;
     virtual void drop() = 0;  // TCP close without a close frame
+    // Reads nothing more, so the client's close frame is never answered: a server that hangs
+    // with the connection open. The socket stays open until the server is destroyed.
+    virtual void stall() = 0;
     virtual void after(std::chrono::milliseconds delay, std::function<void()> fn) = 0;
     virtual const json& setup() const = 0;
     virtual int index() const = 0;  // 0 for the first connection, then 1, 2, …

@@ -109,6 +109,17 @@ TEST(Protocol, SetupAsksForHandlesAndCompressionAndCanResume) {
   EXPECT_FALSE(plain.contains("contextWindowCompression"));
 }
 
+TEST(Protocol, AResumptionHandleIsAddedOnlyToASetupObject) {
+  // The frame is the daemon's own, but the rule holds: no throwing access on a type not checked.
+  for (const char* frame :
+       {R"({"setup": "text"})", R"({"setup": [1]})", R"({"other": {}})", "[]", "no JSON"}) {
+    SCOPED_TRACE(frame);
+    std::string out;
+    EXPECT_NO_THROW(out = with_resumption_handle(frame, "h-1"));
+    EXPECT_EQ(out, frame);
+  }
+}
+
 TEST(Protocol, MalformedFramesAreValuesNotCrashes) {
   EXPECT_EQ(std::get<std::string>(parse_server_message("")), "not valid JSON (or not UTF-8)");
   EXPECT_EQ(std::get<std::string>(parse_server_message("{\"a\":")), "not valid JSON (or not UTF-8)");
