@@ -22,7 +22,7 @@ class client final : public publisher {
  public:
   struct handlers {
     std::function<void()> on_connected;  // connected and every subscription acknowledged (SUBACK)
-    std::function<void(const std::string& cause)> on_lost;
+    std::function<void(const std::string& cause)> on_lost;  // a link that was up is gone
     std::function<void(incoming_message&&)> on_message;
   };
   struct last_will {
@@ -51,7 +51,9 @@ class client final : public publisher {
   // stop's `done` runs with the first's (or at once, after the end); its final message is unused.
   void stop(std::optional<outgoing_message> final_message, std::function<void()> done);
 
-  // Subscribes to the filters not yet subscribed (now if connected, else at the next connect).
+  // Subscribes to the filters not yet subscribed: now if the broker accepted the connection
+  // (before the link is up, it is up only once these are acknowledged too), else at the next
+  // connect.
   void add_subscriptions(const std::vector<std::string>& filters);
 
   // Up: connected and every subscription acknowledged (SUBACK). Only then do messages go out.

@@ -134,6 +134,23 @@ TEST_F(MqttLinkTest, AskByVoicePublishesItsRecordingOnceAcrossABrokerRestart) {
   EXPECT_EQ(ends, 1u);
 }
 
+TEST_F(MqttLinkTest, AskGivingUpOnAHungBrokerStillEnds) {
+  // The broker keeps the connection open and answers nothing: ask's timeout passes and its stop
+  // never waits on the broker, so ask ends with "no reply".
+  start_server(simulated_model());
+  dir_.write("livebridge.yaml", config(seed_tools));
+  std::vector<std::string> argv{LIVEBRIDGE_BINARY, "ask", "--log-level", "notice",
+                                "--timeout",       "1s",  "--config",    dir_.file("livebridge.yaml"),
+                                "Anyone there?"};
+  process asking(argv, dir_.file("ask.log"), {{"CREDENTIALS_DIRECTORY", dir_.path()}});
+  ASSERT_TRUE(asking.wait_for_log("mqtt.connected", patience)) << asking.log();
+  observer_.reset();
+  broker_->signal(SIGSTOP);
+  EXPECT_EQ(asking.wait(patience), 75) << asking.log();
+  EXPECT_NE(asking.log().find("no reply within 1s"), std::string::npos) << asking.log();
+  broker_->signal(SIGCONT);
+}
+
 TEST_F(MqttLinkTest, AskSurvivesAMalformedReply) {
   // Anyone on the broker can publish on the reply topic: a reply with ask's id but fields of the
   // wrong types is printed as far as it can be read, never a crash.
