@@ -1,25 +1,17 @@
-// livebridge: flags, config, run, exit codes. Everything else lives in the library.
+// livebridge: flags, config, exit codes. Everything else lives in the library.
 #include <cstdio>
-#include <cstring>
-#include <fstream>
-#include <functional>
-#include <iterator>
+#include <exception>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
-
 #include "app/ask.hpp"
-#include "app/bridge.hpp"
+#include "app/daemon.hpp"
 #include "audio/wav.hpp"
 #include "common/duration.hpp"
 #include "common/log.hpp"
-#include "common/probe.hpp"
 #include "config/loader.hpp"
 #include "config/secrets.hpp"
-#include "systemd/notifier.hpp"
 
 namespace {
 
@@ -145,103 +137,26 @@ int main(int argc, char** argv) {
     std::printf("%s: ok (%zu tools)\n", opts.config_path.c_str(), loaded.cfg->tools.size());
     return exit_ok;
   }
-  if (opts.ask) {
-    lb::app::ask_request request;
-    for (const auto& w : opts.words) request.text += (request.text.empty() ? "" : " ") + w;
-    if (!opts.wav_file.empty()) {
-      std::ifstream in(opts.wav_file, std::ios::binary);
-      const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      std::string why;
-      std::optional<lb::audio::pcm_audio> wav;
-      if (!in) {
-        why = "cannot read the file";
-      } else if (wav = lb::audio::parse_wav(bytes, why); !wav) {
-        // parse_wav said why
-      } else if (wav->sample_rate != 16000) {
-        why = "the recording is " + std::to_string(wav->sample_rate) + " Hz; voice input is 16 kHz";
-      } else if (wav->samples.empty()) {
-        why = "the recording is empty";
-      }
-      if (!why.empty()) {
-        std::fprintf(stderr, "livebridge ask: %s: %s\n", opts.wav_file.c_str(), why.c_str());
-        return exit_usage;
-      }
-      request.voice_pcm = std::move(wav->samples);
-    }
-    if (!opts.log_level_given)
-      lb::log::set_level(lb::log::level::warning);  // a CLI prints results, not progress
-    return lb::app::run_ask(*loaded.cfg, secrets.value, request, opts.ask_timeout, opts.ask_json);
-  }
-
-  if (!secrets.value.api_key_source.empty()) {
-    lb::log::info("config.api_key", "source=" + lb::log::quote(secrets.value.api_key_source));
-  }
+  // Exceptions mean a broken environment (a PEM file that cannot be loaded): reported, never a
+  // crash, whichever way livebridge runs.
   try {
-    boost::asio::io_context io(1);
-    lb::systemd::notifier notifier(io);
-    lb::app::bridge bridge(io, std::move(*loaded.cfg), std::move(secrets.value));
-    bool stopping = false;
-    bool reloading = false;
-    bridge.set_status_listener([&](const std::string& status) {
-      if (!stopping && !reloading) notifier.status(status);
-    });
-
-    boost::asio::signal_set stop_signals(io, SIGTERM, SIGINT);
-    stop_signals.async_wait([&](const boost::system::error_code& ec, int signo) {
-      if (ec || stopping) return;
-      stopping = true;
-      lb::log::notice("signal", std::string("name=") + (signo == SIGTERM ? "SIGTERM" : "SIGINT"));
-      notifier.stopping();
-      bridge.stop([&io] { io.stop(); });
-    });
-
-    // SIGHUP (systemctl reload): a broken file keeps the running config; a good one is applied
-    // between turns, and READY=1 follows once it is in effect.
-    boost::asio::signal_set reload_signal(io, SIGHUP);
-    std::function<void()> wait_for_reload = [&] {
-      reload_signal.async_wait([&](const boost::system::error_code& ec, int) {
-        if (ec) return;
-        wait_for_reload();
-        if (stopping || reloading) return;
-        notifier.reloading();
-        lb::log::notice("config.reloading", "file=" + lb::log::quote(opts.config_path));
-        auto next = lb::config::load_file(opts.config_path);
-        for (const auto& w : next.warnings) lb::log::warning("config.warning", lb::log::quote(w.to_string()));
-        std::vector<std::string> problems;
-        for (const auto& e : next.errors) problems.push_back(e.to_string());
-        std::optional<lb::config::secrets_result> next_secrets;
-        if (next.cfg) {
-          next_secrets = lb::config::load_secrets(*next.cfg);
-          problems.insert(problems.end(), next_secrets->errors.begin(), next_secrets->errors.end());
+    if (opts.ask) {
+      lb::app::ask_request request;
+      for (const auto& w : opts.words) request.text += (request.text.empty() ? "" : " ") + w;
+      if (!opts.wav_file.empty()) {
+        std::string why;
+        auto samples = lb::audio::read_voice_recording(opts.wav_file, why);
+        if (!samples) {
+          std::fprintf(stderr, "livebridge ask: %s: %s\n", opts.wav_file.c_str(), why.c_str());
+          return exit_usage;
         }
-        if (!problems.empty()) {
-          for (const auto& p : problems) lb::log::error("config.error", lb::log::quote(p));
-          lb::log::error("config.reload_rejected", "errors=" + std::to_string(problems.size()) +
-                                                       " reason=\"the running config stays in effect\"");
-          notifier.ready(bridge.status_text() + " · reload rejected: " + std::to_string(problems.size()) +
-                         " config error(s)");
-          return;
-        }
-        lb::log::add_secret(next_secrets->value.api_key);
-        lb::log::add_secret(next_secrets->value.mqtt_password);
-        reloading = true;
-        bridge.reload(std::move(*next.cfg), std::move(next_secrets->value), [&] {
-          reloading = false;
-          notifier.ready(bridge.status_text());
-        });
-      });
-    };
-    wait_for_reload();
-
-    bridge.start();
-    // Ready once the config is valid and the loop runs: an offline cloud or broker must not fail
-    // the unit; the session reconnects and STATUS= says so.
-    notifier.ready(bridge.status_text());
-    notifier.start_watchdog();
-    io.run();
-    lb::probe::write_report();
-    lb::log::notice("exit", "code=0");
-    return exit_ok;
+        request.voice_pcm = std::move(*samples);
+      }
+      if (!opts.log_level_given)
+        lb::log::set_level(lb::log::level::warning);  // a CLI prints results, not progress
+      return lb::app::run_ask(*loaded.cfg, secrets.value, request, opts.ask_timeout, opts.ask_json);
+    }
+    return lb::app::run_daemon(opts.config_path, std::move(*loaded.cfg), std::move(secrets.value));
   } catch (const std::exception& e) {
     lb::log::error("fatal", "what=" + lb::log::quote(e.what()));
     return exit_failure;

@@ -171,9 +171,7 @@ void bridge::finish_turn(const std::optional<std::string>& error) {
                  (error ? " error=" + log::quote(*error) : std::string()));
   auto kept = audio_.keep(t);
   if (kept.wav) {
-    if (mqtt_->connected()) {
-      mqtt_->publish_and_forget(std::move(*kept.wav));
-    } else {
+    if (!mqtt_->publish_and_forget(std::move(*kept.wav))) {
       log::warning("audio.not_published",
                    "id=" + json_text(t.source.id) + " reason=\"the MQTT broker is not connected\"");
     }
@@ -194,10 +192,7 @@ void bridge::finish_turn(const std::optional<std::string>& error) {
 
 void bridge::publish_reply(const json& reply) {
   auto msg = plain_message(topics_.reply, json_text(reply), 1, false);
-  if (held_replies_.empty() && mqtt_->connected()) {
-    mqtt_->publish_and_forget(std::move(msg));
-    return;
-  }
+  if (held_replies_.empty() && mqtt_->publish_and_forget(msg)) return;
   if (held_replies_.size() >= held_replies_max) {
     log::error("reply.given_up", "reason=\"the MQTT broker has been away for too many replies\" held=" +
                                      std::to_string(held_replies_.size()));
@@ -210,10 +205,8 @@ void bridge::publish_reply(const json& reply) {
 }
 
 void bridge::flush_held_replies() {
-  while (!held_replies_.empty() && mqtt_->connected()) {
-    mqtt_->publish_and_forget(std::move(held_replies_.front()));
+  while (!held_replies_.empty() && mqtt_->publish_and_forget(held_replies_.front()))
     held_replies_.pop_front();
-  }
 }
 
 void bridge::publish_event(json event) {

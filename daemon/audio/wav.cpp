@@ -1,6 +1,8 @@
 #include "audio/wav.hpp"
 
 #include <charconv>
+#include <fstream>
+#include <iterator>
 
 namespace lb::audio {
 namespace {
@@ -88,6 +90,26 @@ std::optional<pcm_audio> parse_wav(std::string_view file, std::string& why) {
   }
   why = have_format ? "the WAV file has no data chunk" : "the WAV file has no fmt chunk before its data";
   return std::nullopt;
+}
+
+std::optional<std::string> read_voice_recording(const std::string& path, std::string& why) {
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in) {
+    why = "cannot read the file";
+    return std::nullopt;
+  }
+  auto wav = parse_wav(bytes, why);
+  if (!wav) return std::nullopt;
+  if (wav->sample_rate != 16000) {
+    why = "the recording is " + std::to_string(wav->sample_rate) + " Hz; voice input is 16 kHz";
+    return std::nullopt;
+  }
+  if (wav->samples.empty()) {
+    why = "the recording is empty";
+    return std::nullopt;
+  }
+  return std::move(wav->samples);
 }
 
 std::uint32_t pcm_rate_of(std::string_view mime_type, std::uint32_t fallback) {

@@ -23,6 +23,10 @@ struct pcm_audio {
 // Reads a 16-bit mono PCM WAV; nullopt with `why` set for anything else.
 std::optional<pcm_audio> parse_wav(std::string_view file, std::string& why);
 
+// A recorded prompt for `livebridge ask --wav`: the samples of a readable, non-empty 16 kHz WAV
+// file; nullopt with `why` set ("cannot read the file", "the recording is 44100 Hz; …") else.
+std::optional<std::string> read_voice_recording(const std::string& path, std::string& why);
+
 // The rate of an "audio/pcm;rate=24000" MIME type; `fallback` when it names none.
 std::uint32_t pcm_rate_of(std::string_view mime_type, std::uint32_t fallback);
 

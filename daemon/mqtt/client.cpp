@@ -2,17 +2,20 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <list>
 #include <map>
 #include <mutex>
 
 #include <mqtt/async_client.h>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "common/duration.hpp"
 #include "common/log.hpp"
 #include "common/probe.hpp"
 #include "common/url.hpp"
+#include "mqtt/link_fsm.hpp"
 #include "mqtt/tcp_nodelay.hpp"
 
 namespace lb::mqtt {
@@ -124,10 +127,9 @@ std::string paho_uri(const url& u) {
 
 class client::impl {
  public:
-  impl(client& owner, asio::io_context& io, const config::mqtt_config& cfg, std::string password,
-       last_will will, std::vector<std::string> subscriptions, handlers h, session_kind kind)
-      : owner_(owner),
-        io_(io),
+  impl(asio::io_context& io, const config::mqtt_config& cfg, std::string password, last_will will,
+       std::vector<std::string> subscriptions, handlers h, session_kind kind)
+      : io_(io),
         cfg_(cfg),
         password_(std::move(password)),
         will_(std::move(will)),
@@ -138,19 +140,19 @@ class client::impl {
         broker_port_(static_cast<std::uint16_t>(std::stoi(parse_url(cfg.url)->port))),
         cli_(uri_, cfg.client_id, ::mqtt::create_options(v5_ ? MQTTVERSION_5 : MQTTVERSION_3_1_1)),
         retry_timer_(io),
-        stop_deadline_(io),
+        stop_timer_(io),
         stall_check_(io),
         wake_filter_(cfg.client_id + "/wake-send-thread"),
-        connect_listener_(io,
-                          [this](const std::string& error) {
-                            if (!stopping_) retry_connect("connect failed: " + error);
-                          }),
-        backoff_(std::chrono::seconds(1), std::chrono::seconds(30), std::chrono::seconds(30)) {
+        connect_listener_(io, [this](const std::string& error) { feed(link_event::connect_failed(error)); }),
+        fsm_(subscriptions_.size(),
+             backoff(std::chrono::seconds(1), std::chrono::seconds(30), std::chrono::seconds(30)),
+             stop_deadline) {
+    // No automatic_reconnect: the link's machine decides every attempt, so there is one
+    // reconnect loop and it always knows whether the link is up.
     auto builder = ::mqtt::connect_options_builder()
                        .mqtt_version(v5_ ? MQTTVERSION_5 : MQTTVERSION_3_1_1)
                        .keep_alive_interval(std::chrono::duration_cast<std::chrono::seconds>(cfg.keepalive))
-                       .connect_timeout(std::chrono::seconds(10))
-                       .automatic_reconnect(std::chrono::seconds(1), std::chrono::seconds(30));
+                       .connect_timeout(std::chrono::seconds(10));
     // No CONNECT properties (so no Session Expiry Interval, no persistent session): paho-mqtt-cpp
     // 1.2.0 copies connect_options inside connect() and the copy's v5 properties dangle (upstream
     // #445, fixed in 1.3.0); MQTTAsync_connect then reads freed memory.
@@ -176,10 +178,13 @@ class client::impl {
 
     cli_.set_connected_handler([this](const std::string&) {
       set_tcp_nodelay_towards(broker_port_);  // here, before anything is sent on the new socket
-      post([this] { on_connected(); });
+      post([this] { feed(link_event::connack()); });
     });
     cli_.set_connection_lost_handler([this](const std::string& cause) {
-      post([this, cause] { on_lost(cause.empty() ? std::string("connection lost") : cause); });
+      post([this, cause] {
+        unfinished_.clear();  // paho resends or fails them on its own; no thread to wake meanwhile
+        feed(link_event::connection_lost(cause.empty() ? std::string("connection lost") : cause));
+      });
     });
     cli_.set_message_callback([this](::mqtt::const_message_ptr msg) {
       incoming_message in;
@@ -204,109 +209,198 @@ class client::impl {
     }
   }
 
-  void connect() {
-    if (stopping_) return;
-    log::info("mqtt.connecting", "url=" + log::quote(cfg_.url) + " client_id=" + cfg_.client_id);
-    try {
-      cli_.connect(options_, nullptr, connect_listener_);
-    } catch (const ::mqtt::exception& e) {
-      retry_connect(std::string("connect failed: ") + e.what());
-    }
-  }
+  bool up() const { return fsm_.up(); }
+  const std::string& state_text() const { return state_text_; }
 
-  void retry_connect(const std::string& why) {
-    const auto delay = backoff_.next(false);
-    owner_.state_text_ = "reconnecting in " + format_duration(delay) + " after: " + why;
-    log::warning("mqtt.connect_failed", "reason=" + log::quote(why) + " retry_in=" + format_duration(delay));
-    retry_timer_.expires_after(delay);
-    retry_timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (!ec) connect();
-    });
-  }
+  void start() { feed(link_event::start()); }
 
-  void on_connected() {
-    if (stopping_) return;
-    backoff_.reset();
-    // The broker forgot our subscriptions (clean start): subscribe again, and only call the
-    // bridge connected once every SUBACK is in, so no acknowledgement can slip past.
-    auto remaining = std::make_shared<std::size_t>(subscriptions_.size());
-    const auto generation = ++generation_;
-    if (subscriptions_.empty()) {
-      mark_connected();
-      return;
-    }
-    for (const auto& filter : subscriptions_) {
-      try {
-        // no_local: never receive our own commands back; retained copies still arrive and are
-        // recognised by their retain flag.
-        cli_.subscribe(
-            filter, 1, nullptr,
-            listeners_.make(io_,
-                            [this, filter, remaining, generation](std::optional<std::string> error) {
-                              if (generation != generation_) return;
-                              if (error) {
-                                log::error("mqtt.subscribe_failed",
-                                           "filter=" + log::quote(filter) + " reason=" + log::quote(*error));
-                              }
-                              if (--*remaining == 0) mark_connected();
-                            }),
-            subscribe_options());
-      } catch (const ::mqtt::exception& e) {
-        log::error("mqtt.subscribe_failed",
-                   "filter=" + log::quote(filter) + " reason=" + log::quote(e.what()));
-        if (--*remaining == 0) mark_connected();
-      }
-    }
+  void stop(std::optional<outgoing_message> final_message, std::function<void()> done) {
+    if (!fsm_.stopping_or_stopped()) final_message_ = std::move(final_message);
+    stop_waiters_.push_back(std::move(done));
+    feed(link_event::stop_requested());
   }
 
   void add_subscriptions(const std::vector<std::string>& filters) {
+    std::size_t added = 0;
     for (const auto& filter : filters) {
       if (std::find(subscriptions_.begin(), subscriptions_.end(), filter) != subscriptions_.end()) continue;
       subscriptions_.push_back(filter);
-      if (!owner_.connected_) continue;  // on_connected subscribes everything
-      try {
-        cli_.subscribe(
-            filter, 1, nullptr,
-            listeners_.make(io_,
-                            [filter](std::optional<std::string> error) {
-                              if (error)
-                                log::error("mqtt.subscribe_failed",
-                                           "filter=" + log::quote(filter) + " reason=" + log::quote(*error));
-                            }),
-            subscribe_options());
-      } catch (const ::mqtt::exception& e) {
-        log::error("mqtt.subscribe_failed",
-                   "filter=" + log::quote(filter) + " reason=" + log::quote(e.what()));
-      }
+      ++added;
     }
-  }
-
-  void mark_connected() {
-    if (stopping_) return;
-    owner_.connected_ = true;
-    owner_.state_text_ = "connected";
-    log::notice("mqtt.connected",
-                "url=" + log::quote(cfg_.url) + " subscriptions=" + std::to_string(subscriptions_.size()));
-    if (handlers_.on_connected) handlers_.on_connected();
-  }
-
-  void on_lost(const std::string& cause) {
-    ++generation_;
-    unfinished_.clear();  // paho resends or fails them on its own; no thread to wake meanwhile
-    const bool was_connected = owner_.connected_;
-    owner_.connected_ = false;
-    if (stopping_) return;
-    owner_.state_text_ = "reconnecting after: " + cause;
-    if (was_connected) log::warning("mqtt.lost", "reason=" + log::quote(cause));
-    if (handlers_.on_lost) handlers_.on_lost(cause);
+    if (added > 0) feed(link_event::filters_added(added));
   }
 
   void publish(const outgoing_message& m, std::function<void(std::optional<std::string>)> done) {
-    if (!owner_.connected_) {
+    if (!fsm_.up()) {
       post([done = std::move(done)] { done(std::string("the MQTT broker is not connected")); });
       return;
     }
     send(m, std::move(done));
+  }
+
+  // QoS 0 without a completion: it would only say the bytes reached the socket, and observing it
+  // costs a listener, a hand-off back to the io thread and a stall-watch entry. The per-call
+  // events are such messages, two per tool call: leaving them unobserved cut the daemon's CPU per
+  // call noticeably in the throughput benchmark.
+  void send_unobserved(const outgoing_message& m) {
+    try {
+      cli_.publish(to_paho(m));
+    } catch (const ::mqtt::exception& e) {
+      log::warning("mqtt.publish_failed", "topic=" + log::quote(m.topic) + " reason=" + log::quote(e.what()));
+    }
+  }
+
+ private:
+  // Events may arrive while actions are carried out (paho refusing a connect or a subscribe
+  // synchronously): they wait their turn, so the machine sees one event at a time, in order.
+  void feed(link_event e) {
+    pending_events_.push_back(std::move(e));
+    if (feeding_) return;
+    feeding_ = true;
+    while (!pending_events_.empty()) {
+      const link_event next = std::move(pending_events_.front());
+      pending_events_.pop_front();
+      const auto actions = fsm_.on(next);
+      update_state_text();  // before the actions: handlers they call read it
+      for (const auto& a : actions) carry_out(a);
+    }
+    feeding_ = false;
+  }
+
+  void carry_out(const link_action& a) {
+    switch (a.what) {
+      case link_action::kind::connect:
+        return connect();
+      case link_action::kind::subscribe:
+        return subscribe(a.connection, a.first_filter);
+      case link_action::kind::arm_retry:
+        return arm_retry(a.delay, a.cause);
+      case link_action::kind::report_up:
+        log::notice("mqtt.connected", "url=" + log::quote(cfg_.url) +
+                                          " subscriptions=" + std::to_string(subscriptions_.size()));
+        if (handlers_.on_connected) handlers_.on_connected();
+        return;
+      case link_action::kind::report_down:
+        log::warning("mqtt.lost", "reason=" + log::quote(a.cause));
+        if (handlers_.on_lost) handlers_.on_lost(a.cause);
+        return;
+      case link_action::kind::arm_stop_deadline:
+        stop_timer_.expires_after(a.delay);
+        stop_timer_.async_wait([this](const boost::system::error_code& ec) {
+          if (ec) return;
+          log::warning("mqtt.stop_timeout",
+                       "reason=\"the broker did not acknowledge the disconnect in time\"");
+          feed(link_event::stop_deadline());
+        });
+        return;
+      case link_action::kind::publish_final_then_disconnect:
+        return publish_final_then_disconnect();
+      case link_action::kind::disconnect_now:
+        try {
+          cli_.disconnect(0);
+        } catch (...) {
+        }
+        return;
+      case link_action::kind::report_stopped:
+        return report_stopped();
+    }
+  }
+
+  void connect() {
+    log::info("mqtt.connecting", "url=" + log::quote(cfg_.url) + " client_id=" + cfg_.client_id);
+    try {
+      cli_.connect(options_, nullptr, connect_listener_);
+    } catch (const ::mqtt::exception& e) {
+      feed(link_event::connect_failed(e.what()));
+    }
+  }
+
+  void arm_retry(std::chrono::milliseconds delay, const std::string& cause) {
+    retry_text_ = "reconnecting in " + format_duration(delay) + " after: " + cause;
+    update_state_text();
+    log::warning("mqtt.retry", "reason=" + log::quote(cause) + " retry_in=" + format_duration(delay));
+    retry_timer_.expires_after(delay);
+    retry_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) feed(link_event::retry_timer_fired());
+    });
+  }
+
+  // The broker forgot our subscriptions (clean start), or they are new: each SUBACK goes to the
+  // machine with the connection it belongs to, so one from before a reconnect counts for nothing.
+  void subscribe(std::uint64_t connection, std::size_t first_filter) {
+    for (std::size_t i = first_filter; i < subscriptions_.size(); ++i) {
+      const std::string filter = subscriptions_[i];
+      auto report = [this, filter, connection](std::optional<std::string> error) {
+        if (error) {
+          log::error("mqtt.subscribe_failed",
+                     "filter=" + log::quote(filter) + " reason=" + log::quote(*error));
+        }
+        feed(link_event::suback(connection, !error));
+      };
+      auto& listener = listeners_.make(io_, std::move(report));
+      try {
+        // No Local (v5): never receive our own commands back; retained copies still arrive and
+        // are recognised by their retain flag.
+        cli_.subscribe(filter, 1, nullptr, listener, subscribe_options());
+      } catch (const ::mqtt::exception& e) {
+        listeners_.take_back(listener)(std::string(e.what()));
+      }
+    }
+  }
+
+  void publish_final_then_disconnect() {
+    auto disconnect = [this](std::optional<std::string>) {
+      if (fsm_.state() != link_state::stopping) return;  // the deadline came first
+      try {
+        cli_.disconnect(
+            std::chrono::duration_cast<std::chrono::milliseconds>(stop_deadline) / 2, nullptr,
+            listeners_.make(io_, [this](std::optional<std::string>) { feed(link_event::disconnected()); }));
+      } catch (const ::mqtt::exception&) {
+        feed(link_event::disconnected());
+      }
+    };
+    // The link may be connected with SUBACKs pending (a stop right after a start): the final
+    // message (`offline`) still goes out, or the broker would keep an `online` from before.
+    if (final_message_) {
+      send(*final_message_, std::move(disconnect));
+    } else {
+      disconnect(std::nullopt);
+    }
+  }
+
+  void report_stopped() {
+    retry_timer_.cancel();
+    stop_timer_.cancel();
+    stall_check_.cancel();
+    unfinished_.clear();
+    auto waiters = std::move(stop_waiters_);
+    stop_waiters_.clear();
+    for (auto& done : waiters)
+      if (done) done();
+  }
+
+  void update_state_text() {
+    switch (fsm_.state()) {
+      case link_state::idle:
+      case link_state::connecting:
+        state_text_ = "connecting";
+        break;
+      case link_state::subscribing:
+        state_text_ = "subscribing";
+        break;
+      case link_state::up:
+        state_text_ = "connected";
+        break;
+      case link_state::down:
+        state_text_ = retry_text_;
+        break;
+      case link_state::stopping:
+        state_text_ = "disconnecting";
+        break;
+      case link_state::stopped:
+        state_text_ = "disconnected";
+        break;
+    }
   }
 
   static ::mqtt::message_ptr to_paho(const outgoing_message& m) {
@@ -324,19 +418,7 @@ class client::impl {
     return msg;
   }
 
-  // QoS 0 without a completion: it would only say the bytes reached the socket, and observing it
-  // costs a listener, a hand-off back to the io thread and a stall-watch entry. The per-call
-  // events are such messages, two per tool call: leaving them unobserved cut the daemon's CPU per
-  // call in the throughput benchmark by about 14 % (252 to 218 µs, three alternating runs each).
-  void send_unobserved(const outgoing_message& m) {
-    try {
-      cli_.publish(to_paho(m));
-    } catch (const ::mqtt::exception& e) {
-      log::warning("mqtt.publish_failed", "topic=" + log::quote(m.topic) + " reason=" + log::quote(e.what()));
-    }
-  }
-
-  // Hands the message to paho; only publish() and stop() decide whether the link may carry it.
+  // Hands the message to paho; only publish() and the stop decide whether the link may carry it.
   void send(const outgoing_message& m, std::function<void(std::optional<std::string>)> done) {
     auto msg = to_paho(m);
     const std::uint64_t seq = ++publish_seq_;
@@ -364,7 +446,7 @@ class client::impl {
       stall_check_armed_ = false;
       if (ec || unfinished_.empty()) return;
       const auto oldest = unfinished_.begin()->second;  // sequence order is age order
-      if (owner_.connected_ && std::chrono::steady_clock::now() - oldest >= send_stall_limit) {
+      if (fsm_.up() && std::chrono::steady_clock::now() - oldest >= send_stall_limit) {
         ++send_thread_wakes_;
         log::debug("mqtt.wake_send_thread", "unfinished=" + std::to_string(unfinished_.size()) +
                                                 " wakes=" + std::to_string(send_thread_wakes_));
@@ -377,66 +459,6 @@ class client::impl {
     });
   }
 
-  void stop(std::optional<outgoing_message> final_message, std::function<void()> done) {
-    stopping_ = true;
-    retry_timer_.cancel();
-    ++generation_;  // SUBACKs still on their way must not report a connection now
-    // `done` runs exactly once: when the disconnect completes, or at the deadline. A broker that
-    // dies during the stop (both stopped together) never acknowledges the final message nor the
-    // DISCONNECT, and a stop must not hang on that.
-    auto finish = std::make_shared<std::function<void()>>(std::move(done));
-    auto finish_once = [this, finish] {
-      if (!*finish) return;
-      auto f = std::move(*finish);
-      *finish = nullptr;
-      stop_deadline_.cancel();
-      stall_check_.cancel();
-      unfinished_.clear();
-      owner_.connected_ = false;
-      owner_.state_text_ = "disconnected";
-      f();
-    };
-    stop_deadline_.expires_after(std::chrono::seconds(3));
-    stop_deadline_.async_wait([this, finish_once](const boost::system::error_code& ec) {
-      if (ec) return;
-      log::warning("mqtt.stop_timeout", "reason=\"the broker did not acknowledge the disconnect in time\"");
-      try {
-        cli_.disconnect(0);
-      } catch (...) {
-      }
-      finish_once();
-    });
-    // The link may be up with SUBACKs pending (a stop right after a start): the final message
-    // (`offline`) still goes out, or the broker would keep an `online` from before.
-    bool link_up = owner_.connected_;
-    try {
-      link_up = link_up || cli_.is_connected();
-    } catch (...) {
-    }
-    if (!link_up) {
-      try {
-        cli_.disconnect(0)->wait_for(std::chrono::milliseconds(100));
-      } catch (...) {
-      }
-      post(finish_once);
-      return;
-    }
-    auto disconnect = [this, finish_once](std::optional<std::string>) {
-      try {
-        cli_.disconnect(std::chrono::seconds(2), nullptr,
-                        listeners_.make(io_, [finish_once](std::optional<std::string>) { finish_once(); }));
-      } catch (const ::mqtt::exception&) {
-        finish_once();
-      }
-    };
-    if (final_message) {
-      send(*final_message, std::move(disconnect));
-    } else {
-      disconnect(std::nullopt);
-    }
-  }
-
- private:
   // v5: No Local, so our own commands never come back to us. 3.1.1 has no subscribe options.
   ::mqtt::subscribe_options subscribe_options() const {
     return v5_ ? ::mqtt::subscribe_options(true) : ::mqtt::subscribe_options();
@@ -451,7 +473,6 @@ class client::impl {
     }
   }
 
-  client& owner_;
   asio::io_context& io_;
   config::mqtt_config cfg_;
   std::string password_;
@@ -465,7 +486,7 @@ class client::impl {
   ::mqtt::async_client cli_;
   ::mqtt::connect_options options_;
   asio::steady_timer retry_timer_;
-  asio::steady_timer stop_deadline_;
+  asio::steady_timer stop_timer_;
   // Publishes handed to paho and not yet completed (QoS 0: written; QoS 1: PUBACK), by sequence.
   std::map<std::uint64_t, std::chrono::steady_clock::time_point> unfinished_;
   std::uint64_t publish_seq_ = 0;
@@ -474,24 +495,36 @@ class client::impl {
   std::string wake_filter_;
   std::uint64_t send_thread_wakes_ = 0;
   connect_listener connect_listener_;
-  backoff backoff_;
-  std::uint64_t generation_ = 0;  // bumped per connection; stale SUBACKs are ignored
-  bool stopping_ = false;
+  link_fsm fsm_;
+  std::deque<link_event> pending_events_;
+  bool feeding_ = false;
+  std::optional<outgoing_message> final_message_;
+  std::vector<std::function<void()>> stop_waiters_;
+  std::string retry_text_;
+  std::string state_text_ = "connecting";
 };
 
 client::client(asio::io_context& io, const config::mqtt_config& cfg, std::string password, last_will will,
                std::vector<std::string> subscriptions, handlers h, session_kind kind)
-    : impl_(std::make_unique<impl>(*this, io, cfg, std::move(password), std::move(will),
-                                   std::move(subscriptions), std::move(h), kind)) {}
+    : impl_(std::make_unique<impl>(io, cfg, std::move(password), std::move(will), std::move(subscriptions),
+                                   std::move(h), kind)) {}
 
 client::~client() = default;
 
 void client::start() {
-  impl_->connect();
+  impl_->start();
 }
 
 void client::stop(std::optional<outgoing_message> final_message, std::function<void()> done) {
   impl_->stop(std::move(final_message), std::move(done));
+}
+
+bool client::connected() const {
+  return impl_->up();
+}
+
+const std::string& client::state_text() const {
+  return impl_->state_text();
 }
 
 void client::publish(outgoing_message msg, std::function<void(std::optional<std::string>)> done) {
@@ -502,17 +535,18 @@ void client::add_subscriptions(const std::vector<std::string>& filters) {
   impl_->add_subscriptions(filters);
 }
 
-void client::publish_and_forget(outgoing_message msg) {
-  if (!connected_) return;
+bool client::publish_and_forget(outgoing_message msg) {
+  if (!impl_->up()) return false;
   if (msg.qos == 0) {
     impl_->send_unobserved(msg);
-    return;
+    return true;
   }
   std::string topic = msg.topic;
   impl_->publish(msg, [topic](std::optional<std::string> error) {
     if (error)
       log::warning("mqtt.publish_failed", "topic=" + log::quote(topic) + " reason=" + log::quote(*error));
   });
+  return true;
 }
 
 }  // namespace lb::mqtt

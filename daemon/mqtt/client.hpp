@@ -1,8 +1,10 @@
 // The MQTT side of the daemon, on paho-mqtt-cpp (MQTT v5). Paho calls back on its own threads;
 // every callback only copies what it got and posts it onto the io_context, so all state here is
-// owned by the io thread.
+// owned by the io thread. The link's lifecycle is `link_fsm`: this class feeds it what paho and
+// the timers report and carries out what it returns; paho never reconnects on its own.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -10,9 +12,7 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 
-#include "common/backoff.hpp"
 #include "common/message.hpp"
 #include "config/config.hpp"
 
@@ -22,7 +22,7 @@ class client final : public publisher {
  public:
   struct handlers {
     std::function<void()> on_connected;  // connected and every subscription acknowledged (SUBACK)
-    std::function<void(const std::string& cause)> on_lost;
+    std::function<void(const std::string& cause)> on_lost;  // a link that was up is gone
     std::function<void(incoming_message&&)> on_message;
   };
   struct last_will {
@@ -46,25 +46,38 @@ class client final : public publisher {
   client& operator=(const client&) = delete;
 
   void start();
-  // Publishes `final_message` (if any) and disconnects cleanly; `done` runs on the io thread.
+  // Publishes `final_message` (if any and the link is connected) and disconnects cleanly; `done`
+  // runs on the io thread, within `stop_deadline` even when the broker answers nothing. A second
+  // stop's `done` runs with the first's (or at once, after the end); its final message is unused.
   void stop(std::optional<outgoing_message> final_message, std::function<void()> done);
 
-  // Subscribes to the filters not yet subscribed (now if connected, else at the next connect).
+  // Subscribes to the filters not yet subscribed: now if the broker accepted the connection
+  // (before the link is up, it is up only once these are acknowledged too), else at the next
+  // connect.
   void add_subscriptions(const std::vector<std::string>& filters);
 
-  bool connected() const override { return connected_; }
+  // Up: connected and every subscription acknowledged (SUBACK). Only then do messages go out.
+  bool connected() const override;
+  // `done` always runs later on the io thread, never inside this call: nullopt once paho reports
+  // the message sent (QoS 0) or acknowledged (QoS 1), else why not ("the MQTT broker is not
+  // connected" when the link is not up; nothing was sent then).
   void publish(outgoing_message msg, std::function<void(std::optional<std::string>)> done) override;
-  // For the bridge's own messages (replies, availability, events): failures are logged, not
-  // returned. QoS 0 ones are not followed at all: only paho refusing them is logged.
-  void publish_and_forget(outgoing_message msg);
+  // For the bridge's own messages (replies, availability, events). false: the link is not up and
+  // nothing was sent; the caller holds or refuses the message. true: handed to paho; a later
+  // failure is logged, not returned. QoS 0 ones are not followed at all: only paho refusing them
+  // is logged.
+  bool publish_and_forget(outgoing_message msg);
 
-  const std::string& state_text() const { return state_text_; }
+  // "connecting", "subscribing", "connected", "reconnecting in 2s after: …", "disconnecting",
+  // "disconnected".
+  const std::string& state_text() const;
+
+  // The longest a stop waits for the broker to take the final message and the DISCONNECT.
+  static constexpr std::chrono::milliseconds stop_deadline{1500};
 
  private:
   class impl;
   std::unique_ptr<impl> impl_;
-  bool connected_ = false;
-  std::string state_text_ = "connecting";
 };
 
 }  // namespace lb::mqtt
