@@ -62,7 +62,7 @@ int run_ask(const config::config& cfg, const config::secrets& secrets, const ask
   boost::asio::io_context io;
   const auto topics = config::topics::for_config(cfg.mqtt);
   config::mqtt_config mqtt_cfg = cfg.mqtt;
-  mqtt_cfg.client_id = cfg.mqtt.client_id + "-ask-" + std::to_string(::getpid());
+  mqtt_cfg.client_id = config::ask_client_id(cfg.mqtt, ::getpid());
   const std::string id = "ask-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}());
 
   int exit_code = 75;

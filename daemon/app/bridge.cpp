@@ -40,7 +40,7 @@ bridge::bridge(asio::io_context& io, config::config cfg, config::secrets secrets
   std::vector<std::string> subscriptions;
   if (cfg_.mqtt.persistent_prompts) {
     config::mqtt_config inbox_cfg = cfg_.mqtt;
-    inbox_cfg.client_id += "-prompts";
+    inbox_cfg.client_id = config::prompts_client_id(cfg_.mqtt);
     prompt_inbox_ = std::make_unique<mqtt::client>(
         io_, inbox_cfg, secrets.mqtt_password, mqtt::client::last_will{}, std::vector{topics_.prompt},
         mqtt::client::handlers{

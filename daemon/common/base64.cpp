@@ -1,10 +1,16 @@
 #include "common/base64.hpp"
 
+#include <openssl/evp.h>
+
+#include <algorithm>
 #include <array>
 
 namespace lb {
 namespace {
 
+// Decoding stays here rather than with OpenSSL: its decoder is made for PEM and skips whitespace,
+// stops without an error at '-', and EVP_DecodeBlock counts padding as data and takes "====";
+// audio from the network is checked strictly instead.
 constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 constexpr std::array<signed char, 256> decode_table() {
@@ -48,18 +54,18 @@ bool base64_decode_append(std::string_view text, std::string& out) {
 }
 
 std::string base64_encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  for (std::size_t i = 0; i < bytes.size(); i += 3) {
-    const std::size_t left = bytes.size() - i;
-    unsigned n = static_cast<unsigned char>(bytes[i]) << 16;
-    if (left > 1) n |= static_cast<unsigned char>(bytes[i + 1]) << 8;
-    if (left > 2) n |= static_cast<unsigned char>(bytes[i + 2]);
-    out.push_back(alphabet[(n >> 18) & 63]);
-    out.push_back(alphabet[(n >> 12) & 63]);
-    out.push_back(left > 1 ? alphabet[(n >> 6) & 63] : '=');
-    out.push_back(left > 2 ? alphabet[n & 63] : '=');
+  // EVP_EncodeBlock takes an int length, so long input goes in pieces of a multiple of 3 bytes:
+  // only the last piece can need padding, and the pieces' output simply follows each other.
+  constexpr std::size_t piece = std::size_t{3} << 20;
+  std::string out((bytes.size() + 2) / 3 * 4 + 1, '\0');  // + the NUL EVP_EncodeBlock writes
+  std::size_t written = 0;
+  for (std::size_t i = 0; i < bytes.size(); i += piece) {
+    const std::size_t n = std::min(piece, bytes.size() - i);
+    written += static_cast<std::size_t>(
+        EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data() + written),
+                        reinterpret_cast<const unsigned char*>(bytes.data() + i), static_cast<int>(n)));
   }
+  out.resize(written);
   return out;
 }
 

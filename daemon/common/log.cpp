@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cstdio>
 #include <mutex>
 #include <vector>
@@ -13,10 +14,30 @@ std::atomic<int> g_max_level{static_cast<int>(level::info)};
 std::mutex g_mutex;                  // guards g_secrets and the write to stderr
 std::vector<std::string> g_secrets;  // never shrinks: secrets stay redacted after a reload
 
+bool is_word_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) != 0;
+}
+
+// A short secret found at `pos` counts only where it is not part of a longer word: on each side,
+// the secret's own edge character or its neighbour in the line is not a letter or digit.
+bool stands_alone(const std::string& line, std::size_t pos, const std::string& secret) {
+  const std::size_t end = pos + secret.size();
+  const bool left = pos == 0 || !is_word_char(secret.front()) || !is_word_char(line[pos - 1]);
+  const bool right = end == line.size() || !is_word_char(secret.back()) || !is_word_char(line[end]);
+  return left && right;
+}
+
 void redact(std::string& line) {
+  static constexpr std::string_view mask = "***";
   for (const auto& secret : g_secrets) {
-    for (auto pos = line.find(secret); pos != std::string::npos; pos = line.find(secret, pos + 3)) {
-      line.replace(pos, secret.size(), "***");
+    const bool whole_words_only = secret.size() < min_secret_redacted_everywhere;
+    for (auto pos = line.find(secret); pos != std::string::npos;) {
+      if (whole_words_only && !stands_alone(line, pos, secret)) {
+        pos = line.find(secret, pos + 1);
+        continue;
+      }
+      line.replace(pos, secret.size(), mask);
+      pos = line.find(secret, pos + mask.size());
     }
   }
 }

@@ -14,8 +14,12 @@ bool parse_level(std::string_view text, level& out);
 void set_level(level max_level);
 bool enabled(level l);
 
-// Every registered secret is replaced by "***" in every line written afterwards, wherever it
-// appears. Registered once when a secret is loaded; empty strings are ignored.
+// Every registered secret is replaced by "***" in every line written afterwards. A secret of at
+// least min_secret_redacted_everywhere characters is replaced wherever it appears. A shorter one
+// (a weak MQTT password) is replaced only where it stands as a word of its own, not where it is
+// part of a longer word: a secret "on" would otherwise garble every "connection" in the log.
+// Registered once when a secret is loaded; empty strings are ignored.
+inline constexpr std::size_t min_secret_redacted_everywhere = 8;
 void add_secret(std::string secret);
 
 // Thread-safe; the line is redacted, and control characters in it are escaped.

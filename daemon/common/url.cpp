@@ -2,9 +2,19 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+
+#include <boost/url/parse.hpp>
+#include <boost/url/url_view.hpp>
+
+// Boost.URL compiled into this program (header-only use), so that no separate library package is
+// needed; this is the only translation unit that includes its sources.
+#include <boost/url/src.hpp>
 
 namespace lb {
 namespace {
+
+namespace urls = boost::urls;
 
 std::string default_port(std::string_view scheme) {
   if (scheme == "ws") return "80";
@@ -14,49 +24,76 @@ std::string default_port(std::string_view scheme) {
   return {};
 }
 
+std::string text_of(urls::string_view s) {
+  return std::string(s.data(), s.size());
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// The host as a resolver and TLS (SNI, name verification) take it; nullopt for hosts this daemon
+// cannot connect to.
+std::optional<std::string> host_of(const urls::url_view& v) {
+  switch (v.host_type()) {
+    case urls::host_type::ipv4:
+      return text_of(v.encoded_host());
+    case urls::host_type::ipv6:
+      return text_of(v.encoded_host_address());  // without the brackets
+    case urls::host_type::name: {
+      // A percent-encoded name would decode to something no resolver would be asked for as written.
+      const std::string name = text_of(v.encoded_host());
+      if (name.empty() || name.find('%') != std::string::npos) return std::nullopt;
+      return name;
+    }
+    default:  // none, IPvFuture
+      return std::nullopt;
+  }
+}
+
 }  // namespace
 
 bool url::is_loopback() const {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  if (lower(host) == "localhost") return true;
+  if (const auto v4 = urls::parse_ipv4_address(host)) return v4->is_loopback();
+  if (const auto v6 = urls::parse_ipv6_address(host)) return v6->is_loopback();
+  return false;
 }
 
 std::optional<url> parse_url(std::string_view text) {
-  const auto sep = text.find("://");
-  if (sep == std::string_view::npos) return std::nullopt;
+  const auto parsed = urls::parse_uri(urls::string_view(text.data(), text.size()));
+  if (!parsed) return std::nullopt;
+  const urls::url_view& v = *parsed;
+  // Credentials never go in URLs here: they would show in logs and in `ps`.
+  if (!v.has_authority() || v.has_userinfo()) return std::nullopt;
+
   url u;
-  u.scheme = std::string(text.substr(0, sep));
-  std::transform(u.scheme.begin(), u.scheme.end(), u.scheme.begin(),
-                 [](unsigned char c) { return std::tolower(c); });
-  if (default_port(u.scheme).empty()) return std::nullopt;
+  u.scheme = lower(text_of(v.scheme()));
+  const std::string fallback_port = default_port(u.scheme);
+  if (fallback_port.empty()) return std::nullopt;
+  auto host = host_of(v);
+  if (!host) return std::nullopt;
+  u.host = std::move(*host);
 
-  std::string_view rest = text.substr(sep + 3);
-  const auto slash = rest.find_first_of("/?");
-  std::string_view authority = rest.substr(0, slash);
-  u.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-  if (u.target.front() == '?') u.target = "/" + u.target;
-  if (authority.find('@') != std::string_view::npos)
-    return std::nullopt;  // credentials never go in URLs here
-
-  if (!authority.empty() && authority.front() == '[') {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) return std::nullopt;
-    u.host = std::string(authority.substr(1, close - 1));
-    authority.remove_prefix(close + 1);
-    if (!authority.empty()) {
-      if (authority.front() != ':') return std::nullopt;
-      u.port = std::string(authority.substr(1));
-    }
+  const std::string port = text_of(v.port());  // "" for "host" and for "host:"
+  if (port.empty()) {
+    u.port = fallback_port;
   } else {
-    const auto colon = authority.rfind(':');
-    u.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) u.port = std::string(authority.substr(colon + 1));
+    unsigned number = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+    if (ec != std::errc{} || end != port.data() + port.size() || number == 0 || number > 65535)
+      return std::nullopt;
+    u.port = std::to_string(number);
   }
-  if (u.host.empty()) return std::nullopt;
-  if (u.port.empty()) u.port = default_port(u.scheme);
-  if (!std::all_of(u.port.begin(), u.port.end(), [](unsigned char c) { return std::isdigit(c); }) ||
-      u.port.size() > 5) {
-    return std::nullopt;
-  }
+
+  // The request target is path and query; a fragment is never sent. After an authority the path
+  // is empty or begins with '/' (RFC 3986 §3.3); checked here because the parser takes
+  // "host:99x/" as port 99 with the path "x/".
+  u.target = text_of(v.encoded_path());
+  if (!u.target.empty() && u.target.front() != '/') return std::nullopt;
+  if (u.target.empty()) u.target = "/";
+  if (v.has_query()) u.target += "?" + text_of(v.encoded_query());
   return u;
 }
 

@@ -2,10 +2,12 @@
 // loader (loader.cpp) is the only code that reads YAML.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tools/tool_spec.hpp"
@@ -75,6 +77,31 @@ struct mqtt_config {
   bool persistent_prompts = true;
   bool events = true;  // one JSON message per turn start/end and tool call/result on <prefix>/event
 };
+
+// Besides mqtt.client_id itself, livebridge connects with ids derived from it: the prompt inbox as
+// `<client_id>-prompts`, and each `livebridge ask` as `<client_id>-ask-<pid>`. The loader limits
+// client_id so that the longest of them stays within max_derived_client_id_length. Build the
+// derived ids only with these functions, so that the limit and the ids cannot drift apart.
+inline constexpr std::size_t max_derived_client_id_length = 64;
+inline constexpr std::string_view prompts_client_id_suffix = "-prompts";
+inline constexpr std::string_view ask_client_id_infix = "-ask-";
+inline constexpr long max_pid = 4'194'304;  // PID_MAX_LIMIT of 64-bit Linux: pid_max never exceeds it
+
+constexpr std::size_t decimal_digits(long n) {
+  std::size_t digits = 1;
+  for (; n >= 10; n /= 10) ++digits;
+  return digits;
+}
+inline constexpr std::size_t max_client_id_length =
+    max_derived_client_id_length -
+    std::max(prompts_client_id_suffix.size(), ask_client_id_infix.size() + decimal_digits(max_pid));
+
+inline std::string prompts_client_id(const mqtt_config& m) {
+  return m.client_id + std::string(prompts_client_id_suffix);
+}
+inline std::string ask_client_id(const mqtt_config& m, long pid) {
+  return m.client_id + std::string(ask_client_id_infix) + std::to_string(pid);
+}
 
 struct config {
   std::string source;  // the file it was read from

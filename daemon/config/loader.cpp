@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <span>
 #include <sstream>
@@ -52,13 +56,14 @@ json scalar_to_json(const YAML::Node& n) {
   if (s == "true" || s == "True" || s == "TRUE") return json(true);
   if (s == "false" || s == "False" || s == "FALSE") return json(false);
   if (s == "~" || s == "null" || s == "Null" || s == "NULL" || s.empty()) return json(nullptr);
-  // Numbers: an optional sign, then digits, '.', an exponent; never "inf" or "nan" (YAML spells
-  // those .inf and .nan, and they are no use in a device command).
+  // Numbers: one optional sign, then digits, '.', an exponent; never "inf" or "nan" (YAML spells
+  // those .inf and .nan, and they are no use in a device command). A sign alone ("+", "-") is text.
   std::string_view text = s;
-  if (text.front() == '+') text.remove_prefix(1);
-  const std::string_view unsigned_part = text.front() == '-' ? text.substr(1) : text;
-  if (unsigned_part.empty() ||
-      !(std::isdigit(static_cast<unsigned char>(unsigned_part.front())) || unsigned_part.front() == '.')) {
+  const bool plus = text.starts_with('+');
+  if (plus) text.remove_prefix(1);  // from_chars takes no '+'
+  const std::string_view magnitude = !plus && text.starts_with('-') ? text.substr(1) : text;
+  if (magnitude.empty() ||
+      !(std::isdigit(static_cast<unsigned char>(magnitude.front())) || magnitude.front() == '.')) {
     return json(s);
   }
   long long integer = 0;
@@ -116,6 +121,7 @@ class reader {
   // Unknown keys are errors: a typo must not silently fall back to a default.
   void check_keys(const YAML::Node& map, const std::string& path, const std::set<std::string>& allowed) {
     for (const auto& kv : map) {
+      if (!kv.first.IsScalar()) continue;  // reported by structure_check
       const std::string key = kv.first.Scalar();
       if (!allowed.contains(key)) {
         std::string known;
@@ -226,13 +232,84 @@ class reader {
  private:
   void add(std::vector<diagnostic>& list, const YAML::Node& at, const std::string& path,
            std::string message) {
-    const YAML::Mark m = at.Mark();
+    // Mark() throws for a node looked up under a missing key; such a problem has no position.
+    const YAML::Mark m = at.IsDefined() ? at.Mark() : YAML::Mark::null_mark();
     const bool has_mark = m.line >= 0 && !m.is_null();
     list.push_back({file_, has_mark ? m.line + 1 : 0, has_mark ? m.column + 1 : 0, path, std::move(message)});
   }
 
   std::string file_;
   load_result result_;
+};
+
+// Checks the whole document before any of it is read, for what yaml-cpp accepts but a config must
+// not hold: a key given twice in a mapping (yaml-cpp keeps both, and which one a lookup finds is
+// not the one a payload keeps), a key that is a list or a mapping, and aliases that make the
+// document endless (an alias inside the collection it names) or huge (aliases of aliases).
+class structure_check {
+ public:
+  explicit structure_check(reader& r) : r_(r) {}
+
+  // False when the document cannot be read at all (endless or too large); duplicate and
+  // non-scalar keys are reported, and reading goes on so that every problem is listed at once.
+  bool walk(const YAML::Node& n, const std::string& path) {
+    if (++nodes_ > max_nodes) {
+      r_.error(n, path,
+               "the file holds more than " + std::to_string(max_nodes) +
+                   " values (counting every use of an alias); it is not a livebridge config");
+      return false;
+    }
+    for (const auto& ancestor : ancestors_) {
+      if (ancestor.is(n)) {
+        r_.error(n, path, "an alias inside the collection it names would repeat it without end");
+        return false;
+      }
+    }
+    if (ancestors_.size() >= max_depth) {
+      r_.error(n, path, "nested deeper than " + std::to_string(max_depth) + " levels");
+      return false;
+    }
+    if (!n.IsMap() && !n.IsSequence()) return true;
+    ancestors_.push_back(n);
+    const bool ok = n.IsMap() ? walk_map(n, path) : walk_sequence(n, path);
+    ancestors_.pop_back();
+    return ok;
+  }
+
+ private:
+  static constexpr std::size_t max_nodes = 100'000;
+  static constexpr std::size_t max_depth = 64;
+
+  bool walk_map(const YAML::Node& n, const std::string& path) {
+    std::map<std::string, YAML::Mark> seen;
+    for (const auto& kv : n) {
+      if (!kv.first.IsScalar()) {
+        r_.error(kv.first, path, "expected a plain key, found " + describe(kv.first));
+        continue;
+      }
+      const std::string key = kv.first.Scalar();
+      const std::string key_path = reader::join(path, key);
+      if (const auto [first, inserted] = seen.emplace(key, kv.first.Mark()); !inserted) {
+        r_.error(kv.first, key_path,
+                 "duplicate key (first given at line " + std::to_string(first->second.line + 1) +
+                     ", column " + std::to_string(first->second.column + 1) + ")");
+      }
+      if (!walk(kv.second, key_path)) return false;
+    }
+    return true;
+  }
+
+  bool walk_sequence(const YAML::Node& n, const std::string& path) {
+    std::size_t index = 0;
+    for (const auto& element : n) {
+      if (!walk(element, path + "[" + std::to_string(index++) + "]")) return false;
+    }
+    return true;
+  }
+
+  reader& r_;
+  std::size_t nodes_ = 0;
+  std::vector<YAML::Node> ancestors_;
 };
 
 void read_live(reader& r, const YAML::Node& n, live_config& live) {
@@ -356,9 +433,14 @@ void read_mqtt(reader& r, const YAML::Node& n, mqtt_config& mqtt) {
     }
   }
   if (r.read_string(n, path, "client_id", mqtt.client_id)) {
-    if (mqtt.client_id.empty() || mqtt.client_id.size() > 64 ||
+    if (mqtt.client_id.empty() || mqtt.client_id.size() > max_client_id_length ||
         mqtt.client_id.find_first_of("/+# ") != std::string::npos) {
-      r.error(n["client_id"], "mqtt.client_id", "must be 1 to 64 characters without '/', '+', '#' or spaces");
+      r.error(n["client_id"], "mqtt.client_id",
+              "must be 1 to " + std::to_string(max_client_id_length) +
+                  " characters without '/', '+', '#' or spaces, so that <client_id>" +
+                  std::string(prompts_client_id_suffix) + " and <client_id>" +
+                  std::string(ask_client_id_infix) + "<pid> stay within the " +
+                  std::to_string(max_derived_client_id_length) + " characters of a client id");
     }
   }
   r.read_string(n, path, "username", mqtt.username);
@@ -378,40 +460,42 @@ void read_mqtt(reader& r, const YAML::Node& n, mqtt_config& mqtt) {
   r.read_bool(n, path, "events", mqtt.events);
 }
 
+// The schema as far as it could be read: a property whose own schema has errors is still declared
+// (with what could be read of it), so that `required` and the placeholders naming it are not
+// reported as well. Errors are reported through `r`, whose result then holds no config, so a
+// partial schema is never used. nullopt when `n` is not a mapping at all.
 std::optional<tools::param_schema> read_schema(reader& r, const YAML::Node& n, const std::string& path,
                                                bool top) {
   if (!r.expect_map(n, path)) return std::nullopt;
   r.check_keys(n, path,
                {"type", "description", "properties", "required", "enum", "minimum", "maximum", "items"});
   tools::param_schema s;
-  bool ok = true;
+  // With no valid type, nothing else is checked against the type: that would report one mistake
+  // again as "not of type …" errors.
+  bool type_known = true;
   if (const YAML::Node t = n["type"]) {
     const auto parsed = t.IsScalar() ? tools::parse_value_type(t.Scalar()) : std::nullopt;
     if (!parsed) {
       r.error(t, r.join(path, "type"),
               "expected object, string, number, integer, boolean or array, found " + describe(t));
-      ok = false;
+      type_known = false;
     } else {
       s.type = *parsed;
     }
   } else if (!top) {
     r.error(n, r.join(path, "type"), "required key is missing");
-    ok = false;
+    type_known = false;
   }
   if (top && s.type != tools::value_type::object) {
     r.error(n["type"], r.join(path, "type"), "a function's parameters must be of type object");
-    ok = false;
   }
   r.read_string(n, path, "description", s.description);
   if (const YAML::Node props = n["properties"]) {
     if (r.expect_map(props, r.join(path, "properties"))) {
       for (const auto& kv : props) {
         const std::string name = kv.first.Scalar();
-        if (auto child = read_schema(r, kv.second, r.join(path, "properties." + name), false)) {
-          s.properties.push_back({name, std::move(*child)});
-        } else {
-          ok = false;
-        }
+        auto child = read_schema(r, kv.second, r.join(path, "properties." + name), false);
+        s.properties.push_back({name, child ? std::move(*child) : tools::param_schema{}});
       }
     }
   }
@@ -423,7 +507,6 @@ std::optional<tools::param_schema> read_schema(reader& r, const YAML::Node& n, c
         const std::string name = e.IsScalar() ? e.Scalar() : "";
         if (s.property(name) == nullptr) {
           r.error(e, r.join(path, "required"), "\"" + name + "\" is not a declared property");
-          ok = false;
         } else {
           s.required.push_back(name);
         }
@@ -438,12 +521,11 @@ std::optional<tools::param_schema> read_schema(reader& r, const YAML::Node& n, c
       type_only.type = s.type;
       for (const auto& v : e) {
         json value = yaml_to_json(v);
-        if (!tools::validate_arguments(type_only, value)) {
+        if (!type_known || !tools::validate_arguments(type_only, value)) {
           s.enum_values.push_back(std::move(value));
         } else {
           r.error(v, r.join(path, "enum"),
                   "value " + describe(v) + " is not of type " + std::string(tools::type_name(s.type)));
-          ok = false;
         }
       }
     }
@@ -453,10 +535,8 @@ std::optional<tools::param_schema> read_schema(reader& r, const YAML::Node& n, c
       const json v = b.IsScalar() ? scalar_to_json(b) : json(nullptr);
       if (!v.is_number()) {
         r.error(b, r.join(path, bound), "expected a number, found " + describe(b));
-        ok = false;
-      } else if (s.type != tools::value_type::number && s.type != tools::value_type::integer) {
+      } else if (type_known && s.type != tools::value_type::number && s.type != tools::value_type::integer) {
         r.error(b, r.join(path, bound), "only numbers and integers have bounds");
-        ok = false;
       } else {
         (std::string_view(bound) == "minimum" ? s.minimum : s.maximum) = v.get<double>();
       }
@@ -464,30 +544,35 @@ std::optional<tools::param_schema> read_schema(reader& r, const YAML::Node& n, c
   }
   if (s.minimum && s.maximum && *s.minimum > *s.maximum) {
     r.error(n["minimum"], r.join(path, "minimum"), "is greater than maximum");
-    ok = false;
   }
   if (const YAML::Node items = n["items"]) {
-    if (s.type != tools::value_type::array) {
+    if (type_known && s.type != tools::value_type::array) {
       r.error(items, r.join(path, "items"), "only arrays have items");
-      ok = false;
     } else if (auto child = read_schema(r, items, r.join(path, "items"), false)) {
       s.items = std::make_shared<tools::param_schema>(std::move(*child));
-    } else {
-      ok = false;
     }
   }
-  if (!ok) return std::nullopt;
   return s;
 }
 
+// What a tool's placeholders are checked against.
+struct placeholder_scope {
+  std::string tool_name;
+  const tools::param_schema* parameters = nullptr;  // null: the tool takes no arguments
+  // `parameters` was given but is not a mapping: already reported, and there are no names to
+  // check against, so the placeholders are not reported as well.
+  bool parameters_unreadable = false;
+};
+
 // Placeholders must name a declared parameter or a built-in.
 void check_names(reader& r, const YAML::Node& at, const std::string& path, const std::set<std::string>& names,
-                 const tools::tool_spec& tool) {
+                 const placeholder_scope& scope) {
+  if (scope.parameters_unreadable) return;
   for (const auto& name : names) {
     if (tools::is_builtin_variable(name)) continue;
-    if (!tool.parameters || tool.parameters->property(name) == nullptr) {
+    if (scope.parameters == nullptr || scope.parameters->property(name) == nullptr) {
       r.error(at, path,
-              "placeholder {{" + name + "}} is not a declared parameter of " + tool.name +
+              "placeholder {{" + name + "}} is not a declared parameter of " + scope.tool_name +
                   " (built-ins: call.id, bridge.client_id)");
     }
   }
@@ -495,7 +580,7 @@ void check_names(reader& r, const YAML::Node& at, const std::string& path, const
 
 std::optional<tools::text_template> read_text_template(reader& r, const YAML::Node& map,
                                                        const std::string& path, const char* key,
-                                                       const tools::tool_spec& tool) {
+                                                       const placeholder_scope& scope) {
   std::string text;
   if (!r.read_string(map, path, key, text, true)) return std::nullopt;
   auto parsed = tools::text_template::parse(text);
@@ -504,28 +589,29 @@ std::optional<tools::text_template> read_text_template(reader& r, const YAML::No
     return std::nullopt;
   }
   auto t = std::get<tools::text_template>(std::move(parsed));
-  check_names(r, map[key], r.join(path, key), t.names(), tool);
+  check_names(r, map[key], r.join(path, key), t.names(), scope);
   return t;
 }
 
 std::optional<tools::json_template> read_json_template(reader& r, const YAML::Node& n,
                                                        const std::string& path,
-                                                       const tools::tool_spec& tool) {
+                                                       const placeholder_scope& scope) {
   auto parsed = tools::json_template::parse(yaml_to_json(n));
   if (auto* msg = std::get_if<std::string>(&parsed)) {
     r.error(n, path, *msg);
     return std::nullopt;
   }
   auto t = std::get<tools::json_template>(std::move(parsed));
-  check_names(r, n, path, t.names(), tool);
+  check_names(r, n, path, t.names(), scope);
   return t;
 }
 
-void read_publish(reader& r, const YAML::Node& n, const std::string& path, tools::tool_spec& tool) {
+void read_publish(reader& r, const YAML::Node& n, const std::string& path, const placeholder_scope& scope,
+                  tools::tool_spec& tool) {
   if (!r.expect_map(n, path)) return;
   r.check_keys(n, path, {"topic", "payload", "qos", "retain"});
   tools::publish_spec p;
-  auto topic = read_text_template(r, n, path, "topic", tool);
+  auto topic = read_text_template(r, n, path, "topic", scope);
   if (topic) {
     if (topic->source().find_first_of("+#") != std::string::npos) {
       r.error(n["topic"], r.join(path, "topic"), "a publish topic may not contain wildcards");
@@ -540,7 +626,7 @@ void read_publish(reader& r, const YAML::Node& n, const std::string& path, tools
         r.error(payload, r.join(path, "payload"), *msg);
       } else {
         auto t = std::get<tools::text_template>(std::move(parsed));
-        check_names(r, payload, r.join(path, "payload"), t.names(), tool);
+        check_names(r, payload, r.join(path, "payload"), t.names(), scope);
         p.payload = tools::payload_template(std::move(t));
       }
     } else if (payload.IsScalar()) {
@@ -551,13 +637,13 @@ void read_publish(reader& r, const YAML::Node& n, const std::string& path, tools
           r.error(payload, r.join(path, "payload"), *msg);
         } else {
           auto t = std::get<tools::text_template>(std::move(parsed));
-          check_names(r, payload, r.join(path, "payload"), t.names(), tool);
+          check_names(r, payload, r.join(path, "payload"), t.names(), scope);
           p.payload = tools::payload_template(std::move(t));
         }
-      } else if (auto t = read_json_template(r, payload, r.join(path, "payload"), tool)) {
+      } else if (auto t = read_json_template(r, payload, r.join(path, "payload"), scope)) {
         p.payload = tools::payload_template(std::move(*t));
       }
-    } else if (auto t = read_json_template(r, payload, r.join(path, "payload"), tool)) {
+    } else if (auto t = read_json_template(r, payload, r.join(path, "payload"), scope)) {
       p.payload = tools::payload_template(std::move(*t));
     }
   } else {
@@ -573,7 +659,8 @@ void read_publish(reader& r, const YAML::Node& n, const std::string& path, tools
   tool.publish.push_back(std::move(p));
 }
 
-void read_ack(reader& r, const YAML::Node& n, const std::string& path, tools::tool_spec& tool) {
+void read_ack(reader& r, const YAML::Node& n, const std::string& path, const placeholder_scope& scope,
+              tools::tool_spec& tool) {
   if (!r.expect_map(n, path)) return;
   r.check_keys(n, path, {"style", "topic", "match", "reject", "tolerance", "timeout"});
   tools::ack_spec& ack = tool.ack;
@@ -581,7 +668,7 @@ void read_ack(reader& r, const YAML::Node& n, const std::string& path, tools::to
   r.read_choice<tools::ack_style>(n, path, "style", tools::ack_style_spellings, ack.style);
   const bool needs_topic = ack.style == tools::ack_style::state || ack.style == tools::ack_style::rpc;
   if (needs_topic) {
-    if (auto t = read_text_template(r, n, path, "topic", tool)) ack.topic = std::move(*t);
+    if (auto t = read_text_template(r, n, path, "topic", scope)) ack.topic = std::move(*t);
   } else if (n["topic"]) {
     r.error(n["topic"], r.join(path, "topic"),
             std::string("the ") + std::string(tools::ack_style_name(ack.style)) + " style takes no topic");
@@ -589,14 +676,14 @@ void read_ack(reader& r, const YAML::Node& n, const std::string& path, tools::to
   if (const YAML::Node m = n["match"]) {
     if (ack.style == tools::ack_style::broker)
       r.error(m, r.join(path, "match"), "the broker style has nothing to match");
-    ack.match = read_json_template(r, m, r.join(path, "match"), tool);
+    ack.match = read_json_template(r, m, r.join(path, "match"), scope);
   }
   if (const YAML::Node m = n["reject"]) {
     if (ack.style == tools::ack_style::broker || ack.style == tools::ack_style::rpc) {
       r.error(m, r.join(path, "reject"),
               "only the state and response styles take reject (rpc errors are recognised by themselves)");
     }
-    ack.reject = read_json_template(r, m, r.join(path, "reject"), tool);
+    ack.reject = read_json_template(r, m, r.join(path, "reject"), scope);
   }
   if (const YAML::Node t = n["tolerance"]) {
     const json v = t.IsScalar() ? scalar_to_json(t) : json(nullptr);
@@ -630,26 +717,30 @@ void read_tool(reader& r, const YAML::Node& n, const std::string& path, std::vec
     }
   }
   r.read_string(n, path, "description", tool.description);
+  bool parameters_unreadable = false;
   if (const YAML::Node p = n["parameters"]) {
     if (p.IsMap() && p.size() == 0) {
       // `parameters: {}` is a function without arguments.
     } else {
       tool.parameters = read_schema(r, p, r.join(path, "parameters"), true);
+      parameters_unreadable = !tool.parameters;
     }
   }
+  const placeholder_scope scope{tool.name, tool.parameters ? &*tool.parameters : nullptr,
+                                parameters_unreadable};
   const YAML::Node publish = n["publish"];
   if (!publish) {
     r.error(n, r.join(path, "publish"), "required key is missing");
   } else if (publish.IsSequence()) {
     if (publish.size() == 0) r.error(publish, r.join(path, "publish"), "expected at least one message");
     for (std::size_t i = 0; i < publish.size(); ++i) {
-      read_publish(r, publish[i], r.join(path, "publish[" + std::to_string(i) + "]"), tool);
+      read_publish(r, publish[i], r.join(path, "publish[" + std::to_string(i) + "]"), scope, tool);
     }
   } else {
-    read_publish(r, publish, r.join(path, "publish"), tool);
+    read_publish(r, publish, r.join(path, "publish"), scope, tool);
   }
   if (const YAML::Node ack = n["ack"]) {
-    read_ack(r, ack, r.join(path, "ack"), tool);
+    read_ack(r, ack, r.join(path, "ack"), scope, tool);
   }
   if (tool.ack.style == tools::ack_style::rpc) {
     bool carries_id = false;
@@ -698,6 +789,7 @@ load_result load_text(std::string_view yaml, const std::string& source_name) {
     r.error_at(1, 1, "expected a mapping with live, mqtt and tools, found " + describe(root));
     return std::move(r.result());
   }
+  if (!structure_check(r).walk(root, "")) return std::move(r.result());
   r.check_keys(root, "", {"live", "mqtt", "tools"});
   if (const YAML::Node live = root["live"]) {
     read_live(r, live, cfg.live);
@@ -719,12 +811,15 @@ load_result load_text(std::string_view yaml, const std::string& source_name) {
 }
 
 load_result load_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  const auto cannot_read = [&](int error) {
     load_result result;
-    result.errors.push_back({path, 0, 0, "", "cannot read the file: " + std::string(std::strerror(errno))});
+    result.errors.push_back({path, 0, 0, "", "cannot read the file: " + std::string(std::strerror(error))});
     return result;
-  }
+  };
+  // A directory opens as a stream that reads nothing, which would look like an empty file.
+  if (std::error_code ec; std::filesystem::is_directory(path, ec)) return cannot_read(EISDIR);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return cannot_read(errno);
   std::ostringstream text;
   text << in.rdbuf();
   return load_text(text.str(), path);

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -15,11 +16,14 @@ namespace {
 
 // A secret file holds the secret and perhaps a trailing newline (echo > file).
 std::optional<std::string> read_secret_file(const std::string& path, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "cannot read " + path + ": " + std::strerror(errno);
+  const auto cannot_read = [&](int code) {
+    error = "cannot read " + path + ": " + std::strerror(code);
     return std::nullopt;
-  }
+  };
+  // A directory opens as a stream that reads nothing, which would be reported as an empty file.
+  if (std::error_code ec; std::filesystem::is_directory(path, ec)) return cannot_read(EISDIR);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return cannot_read(errno);
   std::ostringstream text;
   text << in.rdbuf();
   std::string s = text.str();

@@ -283,6 +283,13 @@ TEST_F(Secrets, UnreadableKeyFileIsNamed) {
   EXPECT_NE(r.errors[0].find("live.api_key_file: cannot read"), std::string::npos) << r.errors[0];
 }
 
+TEST_F(Secrets, AKeyFileThatIsADirectoryIsNamed) {
+  std::filesystem::create_directories(dir_ / "key");
+  const auto r = load_secrets(cfg_with_file(), [](const char*) -> const char* { return nullptr; });
+  ASSERT_FALSE(r.errors.empty());
+  EXPECT_EQ(r.errors[0], "live.api_key_file: cannot read " + (dir_ / "key").string() + ": Is a directory");
+}
+
 TEST(Config, SchedulingNeedsANonBlockingFunctionAndAKnownValue) {
   const std::string tool = std::string(minimal) + R"(tools:
   - name: open_garage_door
@@ -298,6 +305,189 @@ TEST(Config, SchedulingNeedsANonBlockingFunctionAndAKnownValue) {
   ASSERT_TRUE(ok.cfg);
   EXPECT_EQ(ok.cfg->tools[0].behavior, tools::behavior::non_blocking);
   EXPECT_EQ(ok.cfg->tools[0].scheduling, tools::scheduling::interrupt);
+}
+
+TEST(Config, DuplicateKeysAreErrorsAtTheSecondOccurrence) {
+  EXPECT_EQ(only_error("live: {model: m}\nlive: {model: n}\n"),
+            "test.yaml:2:1: live: duplicate key (first given at line 1, column 1)");
+  EXPECT_EQ(only_error(std::string(minimal) + "mqtt:\n  url: mqtt://a\n  url: mqtt://b\n"),
+            "test.yaml:5:3: mqtt.url: duplicate key (first given at line 4, column 3)");
+  EXPECT_EQ(only_error(std::string(minimal) + "  model: models/other\n"),
+            "test.yaml:3:3: live.model: duplicate key (first given at line 2, column 3)");
+  EXPECT_EQ(only_error(std::string(minimal) + "tools:\n  - {name: a, name: b, publish: {topic: t}}\n"),
+            "test.yaml:4:15: tools[0].name: duplicate key (first given at line 4, column 6)");
+}
+
+TEST(Config, DuplicateKeysInsideParametersPayloadsAndMatchesAreErrors) {
+  const std::string head = std::string(minimal) + "tools:\n  - name: a\n";
+  EXPECT_EQ(only_error(head + R"(    parameters:
+      properties:
+        level: {type: integer}
+        level: {type: string}
+    publish: {topic: t}
+)"),
+            "test.yaml:8:9: tools[0].parameters.properties.level: duplicate key (first given at line 7, "
+            "column 9)");
+  EXPECT_EQ(
+      only_error(head + "    publish: {topic: t, payload: {state: \"ON\", state: \"OFF\"}}\n"),
+      "test.yaml:5:48: tools[0].publish.payload.state: duplicate key (first given at line 5, column 35)");
+  EXPECT_EQ(only_error(head + R"(    publish: {topic: t/set}
+    ack:
+      topic: t
+      match: {state: "ON", state: "OFF"}
+)"),
+            "test.yaml:8:28: tools[0].ack.match.state: duplicate key (first given at line 8, column 15)");
+  EXPECT_EQ(only_error(head + "    publish: [{topic: a}, {topic: b, qos: 1, qos: 0}]\n"),
+            "test.yaml:5:46: tools[0].publish[1].qos: duplicate key (first given at line 5, column 38)");
+}
+
+// A key "1" and a key 1 are the same member of the JSON object they become.
+TEST(Config, KeysThatDifferOnlyInQuotingAreDuplicates) {
+  const std::string e = only_error(std::string(minimal) +
+                                   "tools:\n  - {name: a, publish: {topic: t, payload: {1: x, \"1\": y}}}\n");
+  EXPECT_NE(e.find("tools[0].publish.payload.1: duplicate key"), std::string::npos) << e;
+}
+
+TEST(Config, AKeyThatIsNotAScalarIsAnError) {
+  EXPECT_EQ(
+      only_error(std::string(minimal) + "tools:\n  - {name: a, publish: {topic: t, payload: {[x]: 1}}}\n"),
+      "test.yaml:4:45: tools[0].publish.payload: expected a plain key, found a list");
+}
+
+// An alias may name the collection it sits in; reading it as a payload must not recurse forever.
+TEST(Config, AnAliasThatContainsItselfIsAnError) {
+  const std::string e =
+      only_error(std::string(minimal) + "tools:\n  - {name: a, publish: {topic: t, payload: &p [*p]}}\n");
+  EXPECT_NE(e.find("tools[0].publish.payload"), std::string::npos) << e;
+  EXPECT_NE(e.find("repeat it without end"), std::string::npos) << e;
+}
+
+// Aliases multiply: each level of this file holds the one above nine times.
+TEST(Config, AFileThatExpandsBeyondTheLimitIsAnError) {
+  std::string yaml = std::string(minimal) + "x0: &x0 [a, a, a, a, a, a, a, a, a]\n";
+  for (int i = 1; i < 9; ++i) {
+    const std::string prev = "*x" + std::to_string(i - 1);
+    yaml += "x" + std::to_string(i) + ": &x" + std::to_string(i) + " [" + prev;
+    for (int k = 1; k < 9; ++k) yaml += ", " + prev;
+    yaml += "]\n";
+  }
+  const auto r = load(yaml);
+  EXPECT_FALSE(r.cfg);
+  ASSERT_FALSE(r.errors.empty());
+  EXPECT_NE(r.errors[0].message.find("more than"), std::string::npos) << r.errors[0].to_string();
+}
+
+// One mistake in a parameter's schema is one error: the parameter still counts as declared, so
+// the placeholders and `required` that name it are not reported as well.
+TEST(Config, AnInvalidParameterSchemaIsOneErrorNotACascade) {
+  const std::string head = std::string(minimal) + "tools:\n  - name: set_level\n";
+  const std::string uses = R"(    publish: {topic: "l/{{level}}/set", payload: {brightness: "{{level}}"}}
+    ack: {topic: "l/{{level}}", match: {brightness: "{{level}}"}}
+)";
+  EXPECT_EQ(only_error(head + R"(    parameters:
+      properties:
+        level: {type: integr}
+      required: [level]
+)" + uses),
+            "test.yaml:7:23: tools[0].parameters.properties.level.type: expected object, string, number, "
+            "integer, boolean or array, found \"integr\"");
+  EXPECT_EQ(only_error(head + R"(    parameters:
+      properties:
+        level: {type: integr, enum: [1, 2], minimum: 0, items: {type: string}}
+)" + uses),
+            "test.yaml:7:23: tools[0].parameters.properties.level.type: expected object, string, number, "
+            "integer, boolean or array, found \"integr\"");
+  EXPECT_EQ(only_error(head + R"(    parameters:
+      type: objekt
+      properties:
+        level: {type: integer}
+)" + uses),
+            "test.yaml:6:13: tools[0].parameters.type: expected object, string, number, integer, boolean or "
+            "array, found \"objekt\"");
+  EXPECT_EQ(only_error(head + R"(    parameters:
+      properties:
+        level: {type: integer, minimum: 10, maximum: 1}
+)" + uses),
+            "test.yaml:7:41: tools[0].parameters.properties.level.minimum: is greater than maximum");
+  // Parameters that cannot be read at all declare nothing that could be checked against.
+  EXPECT_EQ(only_error(head + "    parameters: [level]\n" + uses),
+            "test.yaml:5:17: tools[0].parameters: expected a mapping, found a list");
+  // An undeclared placeholder is still reported beside a schema error.
+  const auto r = load(head + R"(    parameters:
+      properties:
+        level: {type: integr}
+    publish: {topic: "l/{{room}}/set"}
+)");
+  ASSERT_EQ(r.errors.size(), 2u);
+  EXPECT_EQ(r.errors[1].to_string(),
+            "test.yaml:8:22: tools[0].publish.topic: placeholder {{room}} is not a declared parameter of "
+            "set_level (built-ins: call.id, bridge.client_id)");
+}
+
+// The prompt inbox (`<client_id>-prompts`) and `livebridge ask` (`<client_id>-ask-<pid>`) connect
+// with ids derived from client_id; the longest of them must stay within the 64 characters.
+TEST(Config, ClientIdLeavesRoomForTheDerivedIds) {
+  const std::string at_limit(max_client_id_length, 'c');
+  const auto ok = load(std::string(minimal) + "mqtt: {client_id: " + at_limit + "}\n");
+  ASSERT_TRUE(ok.cfg) << ok.errors[0].to_string();
+  EXPECT_LE(prompts_client_id(ok.cfg->mqtt).size(), 64u);
+  EXPECT_LE(ask_client_id(ok.cfg->mqtt, max_pid).size(), 64u);
+  EXPECT_EQ(prompts_client_id(ok.cfg->mqtt), at_limit + "-prompts");
+  EXPECT_EQ(ask_client_id(ok.cfg->mqtt, 4242), at_limit + "-ask-4242");
+
+  EXPECT_EQ(
+      only_error(std::string(minimal) + "mqtt: {client_id: " + at_limit + "c}\n"),
+      "test.yaml:3:19: mqtt.client_id: must be 1 to 52 characters without '/', '+', '#' or spaces, so "
+      "that <client_id>-prompts and <client_id>-ask-<pid> stay within the 64 characters of a client id");
+  EXPECT_NE(
+      only_error(std::string(minimal) + "mqtt: {client_id: \"\"}\n").find("mqtt.client_id: must be 1 to 52"),
+      std::string::npos);
+}
+
+// A sign alone is not a number: reading it must not look past its end.
+TEST(Config, ASignAloneIsNotANumber) {
+  const std::string head = std::string(minimal) + "tools:\n  - name: a\n";
+  EXPECT_EQ(only_error(head + "    publish: {topic: t, qos: +}\n"),
+            "test.yaml:5:30: tools[0].publish.qos: expected an integer, found \"+\"");
+  EXPECT_EQ(only_error(head + "    publish: {topic: t, qos: -}\n"),
+            "test.yaml:5:30: tools[0].publish.qos: expected an integer, found \"-\"");
+  EXPECT_EQ(only_error(head + "    publish: {topic: t/set}\n    ack: {topic: t, tolerance: +}\n"),
+            "test.yaml:6:32: tools[0].ack.tolerance: expected a number of 0 or more, found \"+\"");
+  EXPECT_EQ(only_error(head + R"(    parameters:
+      properties:
+        level: {type: integer, minimum: +}
+    publish: {topic: t}
+)"),
+            "test.yaml:7:41: tools[0].parameters.properties.level.minimum: expected a number, found \"+\"");
+  // One sign at most: "+-5" is text, as YAML's core schema has it.
+  const auto r =
+      load(head + "    publish: {topic: t, payload: {a: +, b: -, c: +-, d: +-5, e: +5, f: -5, g: +.5}}\n");
+  ASSERT_TRUE(r.cfg) << r.errors[0].to_string();
+  EXPECT_EQ(tools::json::parse(std::get<std::string>(r.cfg->tools[0].publish[0].payload.render({}))),
+            tools::json::parse(R"({"a":"+","b":"-","c":"+-","d":"+-5","e":5,"f":-5,"g":0.5})"));
+}
+
+TEST(Config, EmptyAndOddScalarsAreErrorsWithTheirPosition) {
+  const std::string head = std::string(minimal) + "tools:\n  - name: a\n";
+  EXPECT_EQ(
+      only_error(head + "    publish: {topic: t}\n    ack: {topic: t, timeout: \"\"}\n"),
+      "test.yaml:6:30: tools[0].ack.timeout: expected a duration such as \"5s\" or \"250ms\", found \"\"");
+  EXPECT_EQ(
+      only_error(head + "    publish: {topic: t}\n    ack: {topic: t, timeout: }\n"),
+      "test.yaml:6:30: tools[0].ack.timeout: expected a duration such as \"5s\" or \"250ms\", found nothing");
+  EXPECT_EQ(only_error(head + "    publish: {topic: t, qos: \"\"}\n"),
+            "test.yaml:5:30: tools[0].publish.qos: expected an integer, found \"\"");
+  EXPECT_EQ(only_error(head + "    publish: {topic: t, qos: 99999999999999999999}\n"),
+            "test.yaml:5:30: tools[0].publish.qos: expected an integer, found \"99999999999999999999\"");
+  EXPECT_EQ(only_error(std::string(minimal) + "  builtin_tools: [[google_search]]\n"),
+            "test.yaml:3:19: live.builtin_tools[0]: expected google_search or code_execution, found a list");
+}
+
+TEST(Config, AFileThatIsADirectoryIsNamed) {
+  const auto r = load_file(std::filesystem::temp_directory_path().string());
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].to_string().find("cannot read the file: Is a directory"), std::string::npos)
+      << r.errors[0].to_string();
 }
 
 }  // namespace

@@ -2,7 +2,6 @@
 
 #include "common/backoff.hpp"
 #include "common/duration.hpp"
-#include "common/url.hpp"
 #include "common/utf8.hpp"
 
 namespace lb {
@@ -27,20 +26,6 @@ TEST(Duration, FormatsForHumans) {
   EXPECT_EQ(format_duration(5s), "5s");
   EXPECT_EQ(format_duration(5min), "5m");
   EXPECT_EQ(format_duration(2h), "2h");
-}
-
-TEST(Url, SplitsWebSocketAndMqttUrls) {
-  const auto u = parse_url("wss://generativelanguage.googleapis.com/ws/x.BidiGenerateContent");
-  ASSERT_TRUE(u);
-  EXPECT_EQ(u->host, "generativelanguage.googleapis.com");
-  EXPECT_EQ(u->port, "443");
-  EXPECT_EQ(u->target, "/ws/x.BidiGenerateContent");
-  EXPECT_EQ(parse_url("mqtt://127.0.0.1")->port, "1883");
-  EXPECT_EQ(parse_url("mqtts://[::1]:8884")->host, "::1");
-  EXPECT_TRUE(parse_url("ws://localhost:9")->is_loopback());
-  EXPECT_FALSE(parse_url("ws://user:pw@host/")) << "credentials never go in URLs";
-  EXPECT_FALSE(parse_url("http://host/"));
-  EXPECT_FALSE(parse_url("ws://host:99x/"));
 }
 
 TEST(Utf8, Validates) {
