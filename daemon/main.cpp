@@ -7,6 +7,7 @@
 
 #include "app/ask.hpp"
 #include "app/daemon.hpp"
+#include "app/preflight.hpp"
 #include "audio/wav.hpp"
 #include "common/duration.hpp"
 #include "common/log.hpp"
@@ -133,6 +134,13 @@ int main(int argc, char** argv) {
   lb::log::add_secret(secrets.value.api_key);
   lb::log::add_secret(secrets.value.mqtt_password);
 
+  if (!opts.ask) {
+    // Under ProtectSystem=strict a directory outside the state directory reads fine but cannot be
+    // written: refuse it here, in --check-config and at the start, instead of at every answer.
+    const auto unwritable = lb::app::check_writable_directories(*loaded.cfg);
+    for (const auto& e : unwritable) std::fprintf(stderr, "<3>config error: %s\n", e.c_str());
+    if (!unwritable.empty()) return exit_config;
+  }
   if (opts.check_config) {
     std::printf("%s: ok (%zu tools)\n", opts.config_path.c_str(), loaded.cfg->tools.size());
     return exit_ok;

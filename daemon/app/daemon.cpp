@@ -1,4 +1,5 @@
 #include "app/daemon.hpp"
+#include "app/preflight.hpp"
 
 #include <csignal>
 #include <functional>
@@ -23,6 +24,8 @@ reload_candidate load_for_reload(const std::string& config_path) {
   if (!next.cfg) return out;
   auto next_secrets = config::load_secrets(*next.cfg);
   out.problems.insert(out.problems.end(), next_secrets.errors.begin(), next_secrets.errors.end());
+  const auto unwritable = check_writable_directories(*next.cfg);
+  out.problems.insert(out.problems.end(), unwritable.begin(), unwritable.end());
   if (!out.problems.empty()) return out;
   out.cfg = std::move(next.cfg);
   out.secrets = std::move(next_secrets.value);

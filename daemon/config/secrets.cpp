@@ -14,7 +14,8 @@
 namespace lb::config {
 namespace {
 
-// A secret file holds the secret and perhaps a trailing newline (echo > file).
+// A secret file holds the secret and perhaps a trailing newline (echo > file). An empty file gives
+// an empty string: what that means is the caller's to say.
 std::optional<std::string> read_secret_file(const std::string& path, std::string& error) {
   const auto cannot_read = [&](int code) {
     error = "cannot read " + path + ": " + std::strerror(code);
@@ -28,7 +29,12 @@ std::optional<std::string> read_secret_file(const std::string& path, std::string
   text << in.rdbuf();
   std::string s = text.str();
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  if (s.empty()) {
+  return s;
+}
+
+std::optional<std::string> read_nonempty_secret_file(const std::string& path, std::string& error) {
+  auto s = read_secret_file(path, error);
+  if (s && s->empty()) {
     error = path + " is empty";
     return std::nullopt;
   }
@@ -52,18 +58,23 @@ secrets_result load_secrets(const config& cfg, const std::function<const char*(c
   std::string error;
   const std::string credentials = env("CREDENTIALS_DIRECTORY");
 
+  // The packaged unit falls back to a newline-only credential (SetCredential=gemini-api-key:\n)
+  // while its key file does not exist, the first start after installing: that is "no key yet", and
+  // the message below says where the key goes.
+  bool empty_credential = false;
   if (!credentials.empty() && exists(credentials + "/gemini-api-key")) {
-    {
-      if (auto key = read_secret_file(credentials + "/gemini-api-key", error)) {
+    if (auto key = read_secret_file(credentials + "/gemini-api-key", error)) {
+      empty_credential = key->empty();
+      if (!key->empty()) {
         out.value.api_key = *key;
         out.value.api_key_source = "credential gemini-api-key";
-      } else {
-        out.errors.push_back(error);
       }
+    } else {
+      out.errors.push_back(error);
     }
   }
   if (out.value.api_key.empty() && cfg.live.api_key_file) {
-    if (auto key = read_secret_file(*cfg.live.api_key_file, error)) {
+    if (auto key = read_nonempty_secret_file(*cfg.live.api_key_file, error)) {
       out.value.api_key = *key;
       out.value.api_key_source = "file " + *cfg.live.api_key_file;
     } else {
@@ -79,16 +90,25 @@ secrets_result load_secrets(const config& cfg, const std::function<const char*(c
   }
   const auto live_url = parse_url(cfg.live.url);
   if (out.value.api_key.empty() && out.errors.empty() && !(live_url && live_url->is_loopback())) {
-    out.errors.push_back(
-        "no Gemini API key: provide the credential gemini-api-key (LoadCredential=), live.api_key_file, or "
-        "GEMINI_API_KEY / GOOGLE_API_KEY in the environment");
+    // emplace_back: GCC 12 at -O2 and -O3 reports a false -Warray-bounds for moving a temporary
+    // std::string made from a literal into the vector (libstdc++'s inlined memcpy).
+    if (empty_credential) {
+      out.errors.emplace_back(
+          "no Gemini API key: put it in /etc/livebridge/gemini-api-key (install -m 0600 /dev/stdin "
+          "/etc/livebridge/gemini-api-key), or in the file your unit's LoadCredential=gemini-api-key: names, "
+          "then systemctl restart livebridge");
+    } else {
+      out.errors.emplace_back(
+          "no Gemini API key: provide the credential gemini-api-key (LoadCredential=), live.api_key_file, or "
+          "GEMINI_API_KEY / GOOGLE_API_KEY in the environment");
+    }
   }
 
   bool password_from_credential = false;
   if (!credentials.empty() && exists(credentials + "/mqtt-password")) {
     {
       password_from_credential = true;
-      if (auto pw = read_secret_file(credentials + "/mqtt-password", error)) {
+      if (auto pw = read_nonempty_secret_file(credentials + "/mqtt-password", error)) {
         out.value.mqtt_password = *pw;
       } else {
         out.errors.push_back(error);
@@ -96,7 +116,7 @@ secrets_result load_secrets(const config& cfg, const std::function<const char*(c
     }
   }
   if (!password_from_credential && cfg.mqtt.password_file) {
-    if (auto pw = read_secret_file(*cfg.mqtt.password_file, error)) {
+    if (auto pw = read_nonempty_secret_file(*cfg.mqtt.password_file, error)) {
       out.value.mqtt_password = *pw;
     } else {
       out.errors.push_back("mqtt.password_file: " + error);

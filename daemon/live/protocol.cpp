@@ -118,8 +118,12 @@ json elide(const json& v, std::size_t max_string) {
     json out = json::object();
     for (auto it = v.begin(); it != v.end(); ++it) {
       if (it.key() == "data" && it.value().is_string()) {
-        out[it.key()] =
-            "<" + std::to_string(it.value().get_ref<const std::string&>().size()) + " base64 chars>";
+        // Appended piece by piece: GCC 12 at -O3 reports a false -Wstringop-overflow for
+        // "literal" + std::string (libstdc++'s inlined _M_replace).
+        std::string note = "<";
+        note += std::to_string(it.value().get_ref<const std::string&>().size());
+        note += " base64 chars>";
+        out[it.key()] = std::move(note);
       } else {
         out[it.key()] = elide(it.value(), max_string);
       }

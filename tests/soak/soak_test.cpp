@@ -146,7 +146,7 @@ TEST_F(SoakTest, PromptsAndCallsSurviveRandomFaults) {
     }
   });
   auto plug = std::make_unique<shelly_device>(broker_->uri(), "shelly-soak");
-  const std::string live_extra = "  setup_timeout: 2s\n  reconnect_delay_max: 2s\n";
+  const std::string live_extra = "  reconnect_delay_max: 2s\n";
   start_bridge(config(soak_tools, live_extra));
   const long rss_start = rss_kb(bridge_->pid());
 

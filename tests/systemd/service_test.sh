@@ -3,7 +3,14 @@
 # namespace whose /etc, /usr and /var are overlays (the host is never changed), installs the
 # .deb there with dpkg, and checks what an operator would: readiness and status, a tool call
 # through the hardened unit, reload with a broken and a good config, a watchdog restart, a clean
-# stop that publishes offline, and a bad config failing fast without a restart loop.
+# stop that publishes offline, and a bad config failing fast without a restart loop. The first
+# start after installing, before the key exists, must say where the key goes; an audio directory
+# the sandbox cannot write must be refused at the start, not fail at every answer.
+#
+# Every check asserts something that is only true when the real thing happened, and the test
+# aborts when the package cannot be installed. The only process it signals is the service's main
+# process, after checking that the PID is one (never 0 or 1: `kill 0` would stop this test's own
+# process group, and whatever runs it) and that it is livebridge.
 #
 # usage: tests/systemd/service_test.sh LIVEBRIDGE_DEB LIVEBRIDGE_BIN LIVEBRIDGE_SIM
 set -uo pipefail
@@ -17,9 +24,18 @@ sd_pid=""
 log() { printf '%s\n' "$*"; }
 pass() { log "ok   - $*"; }
 fail() { log "FAIL - $*"; failures=$((failures + 1)); }
+die() { log "FAIL - $* (aborting)"; failures=$((failures + 1)); exit 1; }
 check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
 in_ns() { nsenter -t "$sd_pid" -m -p "$@"; }
 prop() { in_ns systemctl show -P "$1" livebridge.service; }
+# The service's main PID, printed only when it is a number above 1 whose process is livebridge.
+service_pid() {
+  local pid
+  pid=$(prop MainPID) || return 1
+  [[ $pid =~ ^[0-9]+$ ]] && [ "$pid" -gt 1 ] || return 1
+  [ "$(in_ns cat "/proc/$pid/comm" 2>/dev/null)" = livebridge ] || return 1
+  echo "$pid"
+}
 wait_until() {  # wait_until SECONDS command...
   local deadline=$((SECONDS + $1)); shift
   until "$@"; do [ $SECONDS -ge $deadline ] && return 1; sleep 0.2; done
@@ -114,23 +130,46 @@ exec /lib/systemd/systemd --system --unit=multi-user.target >/run/systemd-consol
 BOOT
 chmod +x "$work/boot.sh"
 unshare --pid --fork --mount --mount-proc "$work/boot.sh" "$work" </dev/null >"$work/unshare.log" 2>&1 &
-pids+=($!)
+unshare_pid=$!
+pids+=("$unshare_pid")
 for _ in $(seq 100); do
-  sd_pid=$(pgrep -f -n '^/lib/systemd/systemd --system --unit=multi-user.target') && break
+  # This test's own systemd (unshare's child once boot.sh has exec'd), not another one on the host.
+  sd_pid=$(pgrep -P "$unshare_pid" -x systemd) && break
   sleep 0.1
 done
-[ -n "$sd_pid" ] || { log "systemd did not start"; exit 1; }
+[ -n "$sd_pid" ] || { log "systemd did not start"; cat "$work/unshare.log"; exit 1; }
 wait_until 30 bash -c "nsenter -t $sd_pid -m -p systemctl is-system-running 2>/dev/null | grep -qE 'running|degraded'"
 log "# systemd $(in_ns systemctl --version | head -1 | cut -d' ' -f2) is PID 1 of the namespace (host pid $sd_pid)"
 
 # ---- install the package ---------------------------------------------------------------------------
-in_ns env DEBIAN_FRONTEND=noninteractive dpkg -i "$deb" >"$work/dpkg.log" 2>&1
-check "dpkg installs the package" grep -q "Setting up livebridge" "$work/dpkg.log"
+# Inside the namespace only the work directory is visible of the host's /tmp (and nothing of its
+# /run): the package is installed from a copy there, wherever the clone and its build are.
+cp "$deb" "$work/livebridge.deb"
+chmod 644 "$work/livebridge.deb"
+in_ns env DEBIAN_FRONTEND=noninteractive dpkg -i "$work/livebridge.deb" >"$work/dpkg.log" 2>&1
+if ! grep -q "Setting up livebridge" "$work/dpkg.log" ||
+  [ "$(in_ns dpkg-query -W -f='${Status}' livebridge 2>/dev/null)" != "install ok installed" ]; then
+  cat "$work/dpkg.log"
+  die "dpkg installs the package"
+fi
+pass "dpkg installs the package"
 check "the unit is enabled per Debian convention" test "$(in_ns systemctl is-enabled livebridge)" = enabled
 check "the config is a conffile" bash -c "nsenter -t $sd_pid -m -p dpkg-query -W -f='\${Conffiles}' livebridge | grep -q /etc/livebridge/livebridge.yaml"
 exposure=$(in_ns systemd-analyze security livebridge.service 2>/dev/null | sed -n 's/.*exposure level for livebridge.service: \([0-9.]*\).*/\1/p')
 log "# systemd-analyze security: exposure $exposure"
 check "exposure is 1.5 or lower" awk -v e="$exposure" 'BEGIN { exit !(e != "" && e <= 1.5) }'
+
+# ---- the first start after installing, before the key exists -------------------------------------
+# The package's postinst starts the service: with the example config and no key yet.
+wait_until 30 bash -c "! nsenter -t $sd_pid -m -p systemctl is-active livebridge | grep -qE 'activating|deactivating'"
+[ "$(in_ns systemctl is-active livebridge)" = failed ] || in_ns systemctl start livebridge >/dev/null 2>&1
+check "the first start without a key fails with livebridge's exit 78, not 243/CREDENTIALS" bash -c \
+  "[ \"\$(nsenter -t $sd_pid -m -p systemctl show -P ExecMainStatus livebridge)\" = 78 ] &&
+   [ \"\$(nsenter -t $sd_pid -m -p systemctl is-active livebridge)\" = failed ]"
+check "... and the journal says where to put the key" bash -c \
+  "nsenter -t $sd_pid -m -p journalctl -u livebridge --no-pager | grep 'no Gemini API key' | grep -qF /etc/livebridge/gemini-api-key"
+[ $failures -eq 0 ] || { in_ns systemctl status livebridge --no-pager; in_ns journalctl -u livebridge --no-pager; }
+in_ns systemctl reset-failed livebridge >/dev/null 2>&1
 
 # ---- configure and start ---------------------------------------------------------------------------
 cp "$work/ca.crt" "$work/test-ca.crt"
@@ -150,7 +189,14 @@ in_ns systemctl restart livebridge
 check "systemctl start returns with the unit active" test "$(in_ns systemctl is-active livebridge)" = active
 # Type=notify: active is entered only through READY=1, which carries the first STATUS=.
 check "it became active by READY=1 (StatusText set on arrival)" test -n "$(prop StatusText)"
-check "the service runs as a dynamic user" test "$(in_ns stat -c %U /proc/$(prop MainPID))" != root
+# DynamicUser= takes a UID from 61184-65519 and gives it the state directory.
+running_as_dynamic_user() {
+  local pid uid
+  pid=$(service_pid) || return 1
+  uid=$(in_ns stat -c %u "/proc/$pid") || return 1
+  [ "$uid" -ge 61184 ] && [ "$uid" -le 65519 ] && [ "$(in_ns stat -c %u /var/lib/private/livebridge)" = "$uid" ]
+}
+check "the service runs as the dynamic user that owns its state directory" running_as_dynamic_user
 wait_until 10 bash -c "nsenter -t $sd_pid -m -p systemctl show -P StatusText livebridge | grep -q 'live: connected · mqtt: connected'"
 check "systemctl status shows the STATUS= text" bash -c \
   "nsenter -t $sd_pid -m -p systemctl status livebridge --no-pager | grep -q 'Status: \"live: connected · mqtt: connected · 2 tools'"
@@ -162,15 +208,17 @@ check "a prompt becomes a confirmed tool call and a reply" grep -q "turn_on_the_
 check "the model's answer comes back" grep -q "OK, I've turned on the lights." "$work/ask.out"
 wait_until 5 bash -c "nsenter -t $sd_pid -m -p systemctl show -P StatusText livebridge | grep -q 'last call turn_on_the_lights ok'"
 check "the status names the last call" bash -c "nsenter -t $sd_pid -m -p systemctl show -P StatusText livebridge | grep -q 'last call turn_on_the_lights ok'"
-check "the API key is not in the journal" bash -c "! nsenter -t $sd_pid -m -p journalctl -u livebridge --no-pager | grep -q systemd-test-key"
+check "the key came as the credential, and is not in the journal" bash -c \
+  "nsenter -t $sd_pid -m -p journalctl -u livebridge --no-pager | grep -q 'config.api_key source=\"credential gemini-api-key\"' &&
+   ! nsenter -t $sd_pid -m -p journalctl -u livebridge --no-pager | grep -q systemd-test-key"
 
 # ---- reload ------------------------------------------------------------------------------------------
-pid_before=$(prop MainPID)
+pid_before=$(service_pid) || die "livebridge has a main process before the reload"
 printf 'live:\n  model: m\n  response_modality: VIDEO\n' >"$work/broken.yaml"
 in_ns install -m 0644 "$work/broken.yaml" /etc/livebridge/livebridge.yaml
 in_ns systemctl reload livebridge
 check "reload with a broken config keeps it active" test "$(in_ns systemctl is-active livebridge)" = active
-check "... in the same process" test "$(prop MainPID)" = "$pid_before"
+check "... in the same process" test "$(service_pid)" = "$pid_before"
 check "... and the journal names the defect" bash -c \
   "nsenter -t $sd_pid -m -p journalctl -u livebridge --no-pager | grep -q 'livebridge.yaml:3:22: live.response_modality'"
 write_config "$work/more.yaml" '  - name: ring_the_chime
@@ -184,18 +232,24 @@ check "... and the status counts the new tool" bash -c "nsenter -t $sd_pid -m -p
 
 # ---- watchdog ----------------------------------------------------------------------------------------
 restarts_before=$(prop NRestarts)
-pid_before=$(prop MainPID)
+pid_before=$(service_pid) || die "livebridge has a main process to stop for the watchdog"
 in_ns kill -STOP "$pid_before"
 wait_until 20 bash -c "[ \"\$(nsenter -t $sd_pid -m -p systemctl show -P NRestarts livebridge)\" -gt $restarts_before ]"
 check "a stopped event loop is restarted by the watchdog" test "$(prop NRestarts)" -gt "$restarts_before"
 wait_until 15 bash -c "[ \"\$(nsenter -t $sd_pid -m -p systemctl is-active livebridge)\" = active ]"
-check "... and comes back active with a new process" bash -c "[ \"$(prop MainPID)\" != \"$pid_before\" ] && [ \"\$(nsenter -t $sd_pid -m -p systemctl is-active livebridge)\" = active ]"
+pid_after=$(service_pid)
+check "... and comes back active with a new process" bash -c "[ -n \"$pid_after\" ] && [ \"$pid_after\" != \"$pid_before\" ] && [ \"\$(nsenter -t $sd_pid -m -p systemctl is-active livebridge)\" = active ]"
 
 # ---- stop --------------------------------------------------------------------------------------------
 wait_until 10 grep -q "livebridge/availability online" "$work/broker-saw.log"
 : >"$work/broker-saw.log"
+pid_running=$(service_pid) || die "livebridge runs before the stop"
 in_ns systemctl stop livebridge
-check "systemctl stop ends with exit status 0" test "$(prop ExecMainStatus)" = 0
+# ExecMainCode 1 is CLD_EXITED: the process that ran exited by itself, with status 0.
+check "systemctl stop ends with exit status 0" bash -c \
+  "[ \"\$(nsenter -t $sd_pid -m -p systemctl show -P ExecMainPID livebridge)\" = $pid_running ] &&
+   [ \"\$(nsenter -t $sd_pid -m -p systemctl show -P ExecMainCode livebridge)\" = 1 ] &&
+   [ \"\$(nsenter -t $sd_pid -m -p systemctl show -P ExecMainStatus livebridge)\" = 0 ]"
 check "... and the unit is inactive, not failed" test "$(in_ns systemctl is-active livebridge)" = inactive
 wait_until 5 grep -q "livebridge/availability offline" "$work/broker-saw.log"
 check "... after publishing offline" grep -q "livebridge/availability offline" "$work/broker-saw.log"
@@ -206,16 +260,41 @@ in_ns systemctl reset-failed livebridge >/dev/null 2>&1
 restarts_before=$(prop NRestarts)
 started=$SECONDS
 in_ns systemctl start livebridge >/dev/null 2>&1
-check "starting with a bad config fails" test "$(in_ns systemctl is-active livebridge)" = failed
+check "starting with a bad config fails with exit 78" bash -c \
+  "[ \"\$(nsenter -t $sd_pid -m -p systemctl is-active livebridge)\" = failed ] &&
+   [ \"\$(nsenter -t $sd_pid -m -p systemctl show -P ExecMainStatus livebridge)\" = 78 ]"
 check "... fast" test $((SECONDS - started)) -le 5
 sleep 3
 check "... and is not restarted" test "$(prop NRestarts)" = "$restarts_before"
 
+# ---- an audio directory the sandbox cannot write ----------------------------------------------------
+# ProtectSystem=strict: only the state directory is writable, so a directory beside it is refused
+# at the start, with the field and the fix named, instead of failing every answer later.
+write_config "$work/audio.yaml"
+sed -i 's|^  ca_file: .*|&\n  response_modality: AUDIO\n  audio: {directory: /var/lib/livebridge-audio}|' "$work/audio.yaml"
+in_ns install -m 0644 "$work/audio.yaml" /etc/livebridge/livebridge.yaml
+in_ns systemctl reset-failed livebridge >/dev/null 2>&1
+in_ns systemctl start livebridge >/dev/null 2>&1
+check "an audio directory outside the state directory fails the start with exit 78" bash -c \
+  "[ \"\$(nsenter -t $sd_pid -m -p systemctl is-active livebridge)\" = failed ] &&
+   [ \"\$(nsenter -t $sd_pid -m -p systemctl show -P ExecMainStatus livebridge)\" = 78 ]"
+check "... and the journal names the field and ReadWritePaths=" bash -c \
+  "nsenter -t $sd_pid -m -p journalctl -u livebridge --no-pager | grep 'live.audio.directory: /var/lib/livebridge-audio' | grep -q 'ReadWritePaths=/var/lib/livebridge-audio'"
+in_ns systemctl reset-failed livebridge >/dev/null 2>&1
+
 # ---- purge -------------------------------------------------------------------------------------------
 in_ns rm -f /etc/livebridge/test-ca.crt  # the test's own file; an operator's would keep the directory
+installed_files=(/lib/systemd/system/livebridge.service /etc/livebridge/livebridge.yaml /etc/livebridge/gemini-api-key
+  /var/lib/private/livebridge)
+all_present() { local f; for f in "$@"; do in_ns test -e "$f" || return 1; done; }
+purged() {
+  local f
+  for f in "${installed_files[@]}" /etc/livebridge; do ! in_ns test -e "$f" || return 1; done
+  ! in_ns dpkg-query -W livebridge >/dev/null 2>&1
+}
+check "before the purge: the unit, the config, the key and the state directory are there" all_present "${installed_files[@]}"
 in_ns env DEBIAN_FRONTEND=noninteractive dpkg --purge livebridge >>"$work/dpkg.log" 2>&1
-check "purge removes the unit, the config, the key and /etc/livebridge" bash -c \
-  "! nsenter -t $sd_pid -m -p test -e /lib/systemd/system/livebridge.service && ! nsenter -t $sd_pid -m -p test -e /etc/livebridge"
+check "purge removes the unit, the config, the key, the state directory and /etc/livebridge" purged
 
 log "# $failures failure(s)"
 [ $failures -eq 0 ]

@@ -250,6 +250,23 @@ TEST_F(Secrets, CredentialWinsOverFileAndEnvironment) {
   EXPECT_EQ(r.value.api_key, "from-credential");
 }
 
+TEST_F(Secrets, AnEmptyCredentialIsNoKeyYetAndTheErrorSaysWhereTheKeyGoes) {
+  write("creds/gemini-api-key", "\n");  // the packaged unit's SetCredential= fallback
+  const std::string creds = (dir_ / "creds").string();
+  const auto env = [&](const char* n) -> const char* {
+    return std::string(n) == "CREDENTIALS_DIRECTORY" ? creds.c_str() : nullptr;
+  };
+  const auto r = load_secrets(*load(minimal).cfg, env);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].find("no Gemini API key: put it in /etc/livebridge/gemini-api-key"),
+            std::string::npos)
+      << r.errors[0];
+  write("key", "from-file\n");
+  const auto with_file = load_secrets(cfg_with_file(), env);
+  EXPECT_TRUE(with_file.errors.empty());
+  EXPECT_EQ(with_file.value.api_key, "from-file");
+}
+
 TEST_F(Secrets, FileThenGeminiThenGoogleEnvironment) {
   write("key", "from-file\n");
   EXPECT_EQ(load_secrets(cfg_with_file(), [](const char*) -> const char* { return nullptr; }).value.api_key,
