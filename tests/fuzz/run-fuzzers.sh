@@ -5,7 +5,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 seconds=${1:-20}
 build=${LIVEBRIDGE_FUZZ_BUILD_DIR:-$root/build-fuzz}
-CXX=clang++-14 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLIVEBRIDGE_FUZZ=ON >/dev/null
+CXX=clang++-14 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLIVEBRIDGE_FUZZ=ON -DLIVEBRIDGE_WERROR=ON >/dev/null
 cmake --build "$build" -j2
 cd "$build"  # crash artifacts land here
 for target in server_frame bridge_input turn_fsm config template ack_match; do
