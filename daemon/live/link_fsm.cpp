@@ -103,10 +103,8 @@ std::vector<link_action> link_fsm::after_end(const link_event& ev) {
   if (resuming_ && !reached_ready_ && (config_error || setup_timed_out_)) {
     // The server refused to resume (an expired or foreign handle closes with 1007): a fresh
     // session at once instead of the configuration-error wait.
-    std::vector<link_action> out{make(act::drop_handle, false, {}, reason)};
-    out.push_back(open().front());
-    out.push_back(make(act::report_lost, false, {}, reason));
-    return out;
+    return {make(act::drop_handle, false, {}, reason), open().front(),
+            make(act::report_lost, false, {}, reason)};
   }
   state_ = link_state::backing_off;
   closing_for_ = close_cause::none;
