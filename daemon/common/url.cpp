@@ -97,4 +97,11 @@ std::optional<url> parse_url(std::string_view text) {
   return u;
 }
 
+std::string url::authority() const {
+  const std::string bracketed = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  const bool default_port = ((scheme == "wss" || scheme == "https") && port == "443") ||
+                            ((scheme == "ws" || scheme == "http") && port == "80");
+  return default_port ? bracketed : bracketed + ":" + port;
+}
+
 }  // namespace lb

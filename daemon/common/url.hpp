@@ -15,6 +15,9 @@ struct url {
 
   // Loopback hosts are the only ones a local simulator may live on.
   bool is_loopback() const;
+  // The host as an HTTP Host header or an authority names it: IPv6 literals in brackets, the port
+  // left out when it is the scheme's default.
+  std::string authority() const;
 };
 
 // Accepts ws, wss, mqtt, mqtts, tcp, ssl. Returns nullopt for anything malformed.

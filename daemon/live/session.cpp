@@ -205,8 +205,7 @@ asio::awaitable<handshake_outcome> handshake(connection<Ws>& conn, const url& u,
   conn.ws().read_message_max(cfg.max_frame_bytes);
   conn.ws().text(true);
 
-  const bool default_port = (u.scheme == "wss" && u.port == "443") || (u.scheme == "ws" && u.port == "80");
-  const std::string host_header = default_port ? u.host : u.host + ":" + u.port;
+  const std::string host_header = u.authority();
   websocket::response_type response;
   co_await conn.ws().async_handshake(response, host_header, u.target,
                                      asio::redirect_error(asio::use_awaitable, ec));

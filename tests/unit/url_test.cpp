@@ -48,6 +48,15 @@ TEST(Url, TargetKeepsPathAndQueryAndDropsTheFragment) {
   EXPECT_EQ(parse_url("ws://127.0.0.1:9000/ws#part")->target, "/ws") << "a fragment is never sent";
 }
 
+TEST(Url, TheAuthorityBracketsIpv6AndLeavesOutTheDefaultPort) {
+  EXPECT_EQ(parse_url("ws://[::1]:9000/x")->authority(), "[::1]:9000");
+  EXPECT_EQ(parse_url("wss://[::1]/x")->authority(), "[::1]");
+  EXPECT_EQ(parse_url("wss://generativelanguage.googleapis.com/ws")->authority(),
+            "generativelanguage.googleapis.com");
+  EXPECT_EQ(parse_url("ws://127.0.0.1:8080/")->authority(), "127.0.0.1:8080");
+  EXPECT_EQ(parse_url("wss://example.org:80/")->authority(), "example.org:80");
+}
+
 TEST(Url, Ipv6LiteralsLoseTheirBrackets) {
   const auto u = parse_url("mqtts://[::1]:8884");
   ASSERT_TRUE(u);
