@@ -100,6 +100,24 @@ void bridge::notify_status() {
 // --- the turn machine's actions --------------------------------------------------------------
 
 void bridge::run(const turn_fsm::actions& actions) {
+  run_actions(actions);
+  settle_if_quiet();
+}
+
+// A reload or a goAway move waits for a quiet moment; the turn machine reaches one in several ways
+// (a turn finished, a late answer ended, a connection replaced, the last call answered or
+// dropped), and each of them must let the waiting move happen.
+void bridge::settle_if_quiet() {
+  if (stopping_ || settle_posted_ || !(reload_ || go_away_pending_) || !quiet()) return;
+  settle_posted_ = true;
+  asio::post(io_, [this] {
+    settle_posted_ = false;
+    apply_pending_reload();
+    renew_if_quiet();
+  });
+}
+
+void bridge::run_actions(const turn_fsm::actions& actions) {
   for (const auto& a : actions) {
     switch (a.what) {
       case turn_fsm::action::kind::start_turn:
@@ -181,11 +199,7 @@ void bridge::finish_turn(const std::optional<std::string>& error) {
   // A spoken answer leaves its pieces (megabytes for a long one) in malloc's free lists once `t`
   // is gone; give those pages back, or a daemon that spoke once keeps them for good.
   const bool spoke = !t.audio_pcm.empty();
-  asio::post(io_, [this, spoke] {
-    if (spoke) ::malloc_trim(0);
-    apply_pending_reload();
-    renew_if_quiet();
-  });
+  if (spoke) asio::post(io_, [] { ::malloc_trim(0); });
 }
 
 // --- replies and events ------------------------------------------------------------------------
@@ -389,7 +403,7 @@ void bridge::on_session_lost(const std::string& reason) {
   for (const auto& id : dispatcher_->cancel_unpublished())
     log::warning("tool.abandoned",
                  "call=" + id + " reason=\"its Live session ended before it was published\"");
-  run(turns_.on_session_lost(reason));
+  run(turns_.on_session_lost(reason));  // settles too: the calls dropped may have been the last ones
   notify_status();
 }
 
@@ -420,7 +434,10 @@ void bridge::on_server_message(live::server_message& msg) {
   std::size_t index = 0;
   for (auto& call : msg.function_calls) {
     std::optional<std::string> refusal;
-    if (turns_.abandoned()) {
+    if (stopping_) {
+      // fail_all has answered what was pending; nothing new reaches a device during the stop.
+      refusal = "livebridge is shutting down; this call was not run";
+    } else if (turns_.abandoned()) {
       // Its prompt was already told there was no answer: acting on it now would surprise the user.
       refusal =
           "the prompt this call belongs to timed out and was answered with an error; this call was not run";
@@ -442,6 +459,7 @@ void bridge::on_server_message(live::server_message& msg) {
     record_call_result(id, false, json{{"error", "cancelled by the model"}});
   }
   if (msg.content && msg.content->turn_complete) run(turns_.on_model_turn_complete());
+  settle_if_quiet();  // a cancellation may have dropped the last pending call
 }
 
 // --- function calls ---------------------------------------------------------------------------
@@ -498,10 +516,7 @@ void bridge::handle_function_call(live::function_call call) {
                              {"ms", ms},
                              {"response", outcome.response}});
           notify_status();
-          if (turns_.quiet()) {
-            apply_pending_reload();
-            renew_if_quiet();
-          }
+          settle_if_quiet();
         });
       });
   // After the command is on its way: the event is for onlookers, the device comes first.

@@ -60,6 +60,8 @@ class bridge final : private live::session_events {
 
   // Carries out what the turn machine decided.
   void run(const turn_fsm::actions& actions);
+  void run_actions(const turn_fsm::actions& actions);
+  void settle_if_quiet();
   void start_turn(const prompt& p);
   void open_turn(const prompt& p, turn_fsm::opener by);
   void arm_turn_timer();
@@ -104,6 +106,7 @@ class bridge final : private live::session_events {
   boost::asio::steady_timer turn_timer_;
   boost::asio::steady_timer go_away_timer_;  // moves to a new connection before the server's deadline
   bool go_away_pending_ = false;
+  bool settle_posted_ = false;
   std::uint64_t session_generation_ = 0;  // answers for calls of an older connection are dropped
   nlohmann::json ready_responses_ = nlohmann::json::array();  // answers for the next toolResponse
   std::deque<outgoing_message> held_replies_;

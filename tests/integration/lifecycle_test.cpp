@@ -194,5 +194,21 @@ TEST_F(BridgeTest, AStopAnswersPendingCallsBeforeClosingTheSessionWithPromptsOnT
   stop_with_a_call_pending(*server_, *observer_, *bridge_);
 }
 
+TEST_F(BridgeTest, AReloadArrivingDuringAnAbandonedTurnIsAppliedOnceTheLateAnswerEnds) {
+  start_server([](fake_live_server::connection& conn, const json& msg) {
+    if (!msg.contains("clientContent")) return;
+    const std::string text = prompt_text(msg);
+    conn.after(text == "slow" ? 3000ms : 100ms, [&conn, text] { answer_text(conn, "Heard: " + text); });
+  });
+  start_bridge(config(seed_tools, "  turn_timeout: 2s\n"));
+  const json slow = ask("slow");
+  ASSERT_TRUE(slow.contains("error")) << slow.dump();
+  bridge_->signal(SIGHUP);  // the turn is abandoned; the late answer comes about a second later
+  ASSERT_TRUE(bridge_->wait_for_log("config.reload_waiting", patience));
+  EXPECT_TRUE(bridge_->wait_for_log("config.reloaded", patience)) << "the reload was never applied";
+  const json next = ask("next");
+  EXPECT_EQ(next["text"], "Heard: next") << next.dump();
+}
+
 }  // namespace
 }  // namespace lb::test
