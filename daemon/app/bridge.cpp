@@ -205,26 +205,27 @@ void bridge::finish_turn(const std::optional<std::string>& error) {
 // --- replies and events ------------------------------------------------------------------------
 
 void bridge::publish_reply(const json& reply) {
-  auto msg = plain_message(topics_.reply, json_text(reply), 1, false);
-  if (held_replies_.empty() && mqtt_->publish_and_forget(msg)) return;
+  held_reply held{reply.contains("id") ? reply["id"] : json(),
+                  plain_message(topics_.reply, json_text(reply), 1, false)};
+  if (held_replies_.empty() && mqtt_->publish_and_forget(held.message)) return;
   if (held_replies_.size() >= held_replies_max) {
     log::error("reply.given_up", "reason=\"the MQTT broker has been away for too many replies\" held=" +
                                      std::to_string(held_replies_.size()));
     held_replies_.pop_front();
   }
-  log::warning("reply.held", "id=" + json_text(reply.contains("id") ? reply["id"] : json()) +
-                                 " reason=\"the MQTT broker is not connected\"");
-  held_replies_.push_back(std::move(msg));
+  log::warning("reply.held", "id=" + json_text(held.id) + " reason=\"the MQTT broker is not connected\"");
+  held_replies_.push_back(std::move(held));
   notify_status();
 }
 
 void bridge::flush_held_replies() {
-  while (!held_replies_.empty() && mqtt_->publish_and_forget(held_replies_.front()))
+  while (!held_replies_.empty() && mqtt_->publish_and_forget(held_replies_.front().message))
     held_replies_.pop_front();
 }
 
 void bridge::publish_event(json event) {
-  if (!cfg_.mqtt.events || !mqtt_->connected()) return;  // for onlookers: not held
+  if (!cfg_.mqtt.events) return;
+  // For onlookers: dropped, not held, while the link is down.
   mqtt_->publish_and_forget(plain_message(topics_.event, json_text(event), 0, false));
 }
 
@@ -541,9 +542,8 @@ void bridge::queue_tool_response(json function_response) {
 
 void bridge::record_call_result(const std::string& id, bool ok, const json& response) {
   if (!turn_) return;  // a call made outside any turn has no reply to go in; its event says it all
-  const bool blocking = std::any_of(turn_->calls.begin(), turn_->calls.end(),
-                                    [&](const call_record& c) { return c.id == id && c.blocking && !c.ok; });
-  if (turn_->record_outcome(id, ok, response) && blocking) turns_.on_call_answered();
+  const call_record* answered = turn_->record_outcome(id, ok, response);
+  if (answered != nullptr && answered->blocking) turns_.on_call_answered();
 }
 
 // --- shutdown ---------------------------------------------------------------------------------
@@ -558,9 +558,8 @@ void bridge::stop(std::function<void()> done) {
     session_->stop([this, done = std::move(done)]() mutable {
       flush_held_replies();
       for (const auto& held : held_replies_) {
-        const json reply = json::parse(held.payload, nullptr, false);
         log::error("reply.undeliverable",
-                   "id=" + json_text(reply.is_object() && reply.contains("id") ? reply["id"] : json()) +
+                   "id=" + json_text(held.id) +
                        " reason=\"the MQTT broker was not connected when livebridge stopped\"");
       }
       held_replies_.clear();

@@ -109,7 +109,11 @@ class bridge final : private live::session_events {
   bool settle_posted_ = false;
   std::uint64_t session_generation_ = 0;  // answers for calls of an older connection are dropped
   nlohmann::json ready_responses_ = nlohmann::json::array();  // answers for the next toolResponse
-  std::deque<outgoing_message> held_replies_;
+  struct held_reply {
+    nlohmann::json id;  // for the log, should it never go out
+    outgoing_message message;
+  };
+  std::deque<held_reply> held_replies_;
   std::string last_call_;
   long long tokens_total_ = 0;  // usageMetadata.totalTokenCount, summed over the daemon's life
   audio_sink audio_;

@@ -50,14 +50,15 @@ json parse_voice_end_id(const std::string& payload) {
   return id_member(json::parse(payload, nullptr, false));
 }
 
-bool turn_record::record_outcome(const std::string& call_id, bool ok_now, const json& response_now) {
+const call_record* turn_record::record_outcome(const std::string& call_id, bool ok_now,
+                                               const json& response_now) {
   for (auto& c : calls) {
     if (c.id != call_id || c.ok) continue;
     c.ok = ok_now;
     c.response = response_now;
-    return true;
+    return &c;
   }
-  return false;
+  return nullptr;
 }
 
 bool collect_content(turn_record& t, const live::server_content& c, const content_rules& rules) {

@@ -57,8 +57,8 @@ struct turn_record {
   json sources = json::array();
   std::optional<json> usage;
 
-  // The call's first outcome is kept; true when this call was still waiting for one.
-  bool record_outcome(const std::string& call_id, bool ok, const json& response);
+  // The call's first outcome is kept: the call that was still waiting for it, or null.
+  const call_record* record_outcome(const std::string& call_id, bool ok, const json& response);
 };
 
 struct content_rules {
