@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/duration.hpp"
+#include "common/json_access.hpp"
 #include "mqtt/client.hpp"
 
 namespace lb::app {
@@ -20,11 +21,6 @@ using nlohmann::json;
 namespace {
 
 // Anyone on the broker can publish on the reply topic: every field is checked before use.
-std::string string_field(const json& obj, const char* key) {
-  const auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 json field_or(const json& obj, const char* key, json fallback) {
   const auto it = obj.find(key);
   return it != obj.end() ? *it : fallback;
@@ -35,7 +31,7 @@ void print_reply(const std::string& prompt, const json& reply) {
   if (const auto calls = reply.find("tool_calls"); calls != reply.end() && calls->is_array()) {
     for (const auto& c : *calls) {
       if (!c.is_object()) continue;
-      const std::string name = string_field(c, "name");
+      const std::string name = string_member(c, "name");
       const char* outcome = c.contains("pending")                          ? "PENDING"
                             : field_or(c, "ok", json(false)) == json(true) ? "ok"
                                                                            : "FAILED";
@@ -44,7 +40,7 @@ void print_reply(const std::string& prompt, const json& reply) {
                   json_text(field_or(c, "response", json())).c_str());
     }
   }
-  const std::string text = string_field(reply, "text");
+  const std::string text = string_member(reply, "text");
   if (!text.empty()) std::printf("%s\n", text.c_str());
   if (const auto err = reply.find("error"); err != reply.end() && err->is_string()) {
     std::printf("error: %s\n", err->get<std::string>().c_str());
@@ -125,7 +121,7 @@ int run_ask(const config::config& cfg, const config::secrets& secrets, const ask
                 if (print_json) {
                   std::printf("%s\n", json_text(reply).c_str());
                 } else {
-                  print_reply(voice ? "(voice) " + string_field(reply, "heard") : text, reply);
+                  print_reply(voice ? "(voice) " + string_member(reply, "heard") : text, reply);
                 }
                 finish(reply.contains("error") ? 1 : 0);
               },

@@ -2,18 +2,12 @@
 
 #include <algorithm>
 
+#include "common/json_access.hpp"
 #include "common/utf8.hpp"
 
 namespace lb::app {
 
 namespace {
-
-// A string member of a JSON object, or empty when absent or of another type.
-std::string string_member(const json& object, const char* key) {
-  if (!object.is_object()) return {};
-  const auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 json id_member(const json& object) {
   if (!object.is_object()) return json();

@@ -6,6 +6,7 @@
 
 #include "audio/wav.hpp"
 #include "common/base64.hpp"
+#include "common/json_access.hpp"
 #include "common/log.hpp"
 
 namespace lb::live {
@@ -21,11 +22,6 @@ const json* member(const json& obj, const char* camel, const char* snake = nullp
 bool flag(const json& obj, const char* camel, const char* snake) {
   const json* v = member(obj, camel, snake);
   return v != nullptr && v->is_boolean() && v->get<bool>();
-}
-
-std::string string_member(const json& obj, const char* key) {
-  const json* v = member(obj, key);
-  return v != nullptr && v->is_string() ? v->get<std::string>() : std::string();
 }
 
 void parse_content(const json& sc, server_message& out) {
