@@ -17,6 +17,9 @@ namespace lb::app {
 struct prompt {
   nlohmann::json id;  // from the JSON prompt; null for plain text
   std::string text;
+  // Who spoke: the last level of <prefix>/prompt/<source>, "default" for <prefix>/prompt, "voice"
+  // for a microphone stream. The broker's ACL decides who may publish as which.
+  std::string source = "default";
 };
 
 class turn_fsm {

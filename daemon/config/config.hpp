@@ -103,10 +103,29 @@ inline std::string ask_client_id(const mqtt_config& m, long pid) {
   return m.client_id + std::string(ask_client_id_infix) + std::to_string(pid);
 }
 
+// Safety: what a person must approve, how failures are counted, and where actions are recorded.
+struct trust_config {
+  std::optional<std::string> pin_file;  // else the credential livebridge-pin
+  milliseconds confirm_timeout = 120s;  // an approval request nobody answers within this is refused
+  std::size_t pin_attempts = 3;         // wrong PINs in a row before PIN confirmations are locked ...
+  milliseconds lockout = 300s;          // ... for this long
+  std::size_t loop_guard = 3;  // the same call (tool and arguments) more often in one turn is refused
+  // A voice turn's transcript is not ordered with the model's calls: a PIN call waits this long
+  // for the person's words to arrive before it is judged.
+  milliseconds transcript_grace = 1500ms;
+  bool dry_run = false;  // --dry-run: every tool behaves as `dry_run: true`
+  struct audit_config {
+    std::optional<std::string> directory;  // else the state directory; no trail when neither exists
+    std::size_t max_bytes = 10u << 20;     // audit.jsonl is rotated beyond this size ...
+    std::size_t keep_files = 5;            // ... keeping this many rotated files
+  } audit;
+};
+
 struct config {
   std::string source;  // the file it was read from
   live_config live;
   mqtt_config mqtt;
+  trust_config trust;
   std::vector<tools::tool_spec> tools;
 };
 
@@ -123,13 +142,20 @@ inline std::string resolved_state_directory(const live_config& live) {
 // Topics under mqtt.topic_prefix.
 struct topics {
   std::string prompt, reply, availability, response, event, audio;
-  std::string audio_in;        // voice from a microphone satellite: raw 16 kHz PCM16LE mono chunks
-  std::string audio_in_end;    // the microphone closed; optional JSON {"id": …} names the voice turn
-  std::string audio_in_start;  // push to talk: the button went down
+  std::string audio_in;         // voice from a microphone satellite: raw 16 kHz PCM16LE mono chunks
+  std::string audio_in_end;     // the microphone closed; optional JSON {"id": …} names the voice turn
+  std::string audio_in_start;   // push to talk: the button went down
+  std::string prompt_sources;   // <prefix>/prompt/+: the last level names the source (the ACL decides who)
+  std::string confirm_request;  // a new approval request (not retained)
+  std::string confirm_pending;  // retained: every request still waiting, as one JSON array
+  std::string confirm_result;   // what an approved call did, or why a request ended without running
+  std::string confirm_answers;  // <prefix>/confirm/+: a person's yes or no to request <id>
   static topics for_config(const mqtt_config& m) {
     const std::string& p = m.topic_prefix;
-    return {p + "/prompt", p + "/reply",    p + "/availability", p + "/response/" + m.client_id, p + "/event",
-            p + "/audio",  p + "/audio/in", p + "/audio/in/end", p + "/audio/in/start"};
+    return {p + "/prompt",         p + "/reply",    p + "/availability",    p + "/response/" + m.client_id,
+            p + "/event",          p + "/audio",    p + "/audio/in",        p + "/audio/in/end",
+            p + "/audio/in/start", p + "/prompt/+", p + "/confirm/request", p + "/confirm/pending",
+            p + "/confirm/result", p + "/confirm/+"};
   }
 };
 

@@ -16,6 +16,7 @@ struct secrets {
   std::string api_key;         // empty: none found (allowed only for a loopback Live URL)
   std::string api_key_source;  // "credential gemini-api-key", "file /etc/…", "environment GEMINI_API_KEY"
   std::string mqtt_password;   // empty: none
+  std::string pin;             // the owner's PIN (or its stored hash); empty: none
 };
 
 struct secrets_result {

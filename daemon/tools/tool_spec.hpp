@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -76,6 +77,54 @@ inline std::string_view scheduling_name(scheduling s) {
   return name_in(scheduling_spellings, s);
 }
 
+// What the bridge demands before it carries out a call, beyond valid arguments. Enforced by the
+// trust gate (trust/gate.hpp), never by the model.
+enum class confirmation {
+  none,
+  ack,  // a person's yes, given out of band (<prefix>/confirm/<id> or `livebridge confirm`)
+  pin,  // the owner's PIN in the person's own words of the current user turn
+};
+inline constexpr spelling<confirmation> confirmation_spellings[] = {
+    {"none", confirmation::none}, {"ack", confirmation::ack}, {"pin", confirmation::pin}};
+inline std::string_view confirmation_name(confirmation c) {
+  return name_in(confirmation_spellings, c);
+}
+
+struct rate_limit {
+  std::size_t calls = 0;             // at most this many carried-out calls ...
+  std::chrono::milliseconds per{0};  // ... in any window this long
+};
+
+// Local wall-clock minutes since midnight; `from > to` wraps past midnight (22:00-06:00).
+struct daily_window {
+  int from_minute = 0;
+  int to_minute = 0;
+};
+
+// A bound the bridge enforces on a numeric argument beyond what the schema tells the model.
+struct argument_bound {
+  std::string argument;
+  std::optional<double> minimum;
+  std::optional<double> maximum;
+};
+
+struct guard_spec {
+  tools::confirmation confirm = tools::confirmation::none;
+  std::optional<text_template> confirm_message;  // rendered with the arguments: "Open the {{door}} door?"
+  std::string confirm_origin;                    // "file:line:col" of `confirm`, for errors found later
+  std::optional<tools::rate_limit> rate;
+  std::optional<daily_window> allowed_hours;
+  std::vector<argument_bound> bounds;
+  std::vector<std::string> sources;  // prompt sources that may have it called; empty = any
+  bool dry_run = false;              // render and report what would be published; publish nothing
+};
+
+// A looking tool: answers from the latest message seen on `topic` (retained copies count) and
+// publishes nothing.
+struct query_spec {
+  text_template topic;
+};
+
 struct tool_spec {
   std::string name;
   std::string description;
@@ -84,6 +133,8 @@ struct tool_spec {
   ack_spec ack;
   tools::behavior behavior = tools::behavior::blocking;
   tools::scheduling scheduling = tools::scheduling::when_idle;  // NON_BLOCKING only
+  std::optional<query_spec> query;  // set: a query tool, `publish` and `ack` unused
+  guard_spec guard;
 };
 
 }  // namespace lb::tools
