@@ -1,6 +1,9 @@
 #include "tools/dispatcher.hpp"
 #include "common/json_text.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <iterator>
 #include <random>
 
 #include <boost/asio/post.hpp>
@@ -14,11 +17,30 @@
 namespace lb::tools {
 namespace {
 
-call_outcome error_outcome(std::string message) {
-  return {false, json{{"error", std::move(message)}}};
+call_outcome error_outcome(std::string_view status, std::string message) {
+  return {false, json{{"error", std::move(message)}}, std::string(status), {}};
 }
-call_outcome ok_outcome(json output) {
-  return {true, json{{"output", std::move(output)}}};
+call_outcome ok_outcome(std::string_view status, json output) {
+  output["status"] = status;
+  return {true, json{{"output", std::move(output)}}, std::string(status), {}};
+}
+
+// A topic that only uses the bridge's own name is known now; other placeholders become '+'.
+std::string subscription_filter(const text_template& topic, const variables& builtins) {
+  auto fixed = topic.render(builtins, true);
+  return std::holds_alternative<std::string>(fixed) ? std::get<std::string>(std::move(fixed))
+                                                    : topic.as_subscription_filter();
+}
+
+bool under_prefix(std::string_view topic, std::string_view prefix) {
+  return !prefix.empty() && topic.starts_with(prefix) &&
+         (topic.size() == prefix.size() || topic[prefix.size()] == '/');
+}
+
+// Seconds, one decimal: what a person would say ("about 4.2 seconds ago").
+double age_seconds(std::chrono::steady_clock::duration age) {
+  const double s = std::chrono::duration<double>(age).count();
+  return s <= 0 ? 0.0 : std::round(s * 10) / 10;
 }
 
 }  // namespace
@@ -39,6 +61,7 @@ struct dispatcher::pending {
   std::string correlation;  // response style
   std::string device_key;   // state style: one command in flight per state topic
   bool started = false;
+  std::size_t handed = 0;  // messages[0, handed) went to the publisher
   std::size_t publishes_outstanding = 0;
   boost::asio::steady_timer timer;
   // State style: reports that were not the wanted state. Counted, not kept (a chattering device
@@ -49,7 +72,11 @@ struct dispatcher::pending {
 
 dispatcher::dispatcher(boost::asio::any_io_executor executor, std::vector<tool_spec> tools, publisher& pub,
                        options opts)
-    : executor_(std::move(executor)), tools_(std::move(tools)), publisher_(pub), options_(std::move(opts)) {
+    : executor_(std::move(executor)),
+      tools_(std::move(tools)),
+      publisher_(pub),
+      options_(std::move(opts)),
+      states_(query_subscription_filters(tools_, options_)) {
   std::random_device rd;
   // Shelly-style request ids must not repeat across restarts, or a late reply to an old request
   // could be taken for a new one.
@@ -76,17 +103,23 @@ void dispatcher::call(std::string call_id, std::string name, json args, done_han
   if (tool == nullptr) {
     std::string known;
     for (const auto& t : tools_) known += (known.empty() ? "" : ", ") + t.name;
-    done(error_outcome("unknown function '" + name + "'; nothing was done. Known functions: " + known));
+    done(error_outcome(call_status::refused,
+                       "unknown function '" + name + "'; nothing was done. Known functions: " + known));
     return;
   }
   if (tool->parameters) {
     if (auto err = validate_arguments(*tool->parameters, args)) {
-      done(error_outcome("invalid arguments for " + name + ": " + *err + "; nothing was done"));
+      done(error_outcome(call_status::refused,
+                         "invalid arguments for " + name + ": " + *err + "; nothing was done"));
       return;
     }
   } else if (!args.is_null() && !(args.is_object() && args.empty())) {
-    done(error_outcome("invalid arguments for " + name +
-                       ": this function takes no arguments; nothing was done"));
+    done(error_outcome(call_status::refused, "invalid arguments for " + name +
+                                                 ": this function takes no arguments; nothing was done"));
+    return;
+  }
+  if (tool->query) {
+    done(answer_query(*tool, args));
     return;
   }
 
@@ -97,11 +130,20 @@ void dispatcher::call(std::string call_id, std::string name, json args, done_han
   p->args = args.is_object() ? std::move(args) : json::object();
   p->done = std::move(done);
   if (auto err = prepare(*p)) {
-    p->done(error_outcome("cannot build the command for " + name + ": " + *err + "; nothing was done"));
+    p->done(error_outcome(call_status::refused,
+                          "cannot build the command for " + name + ": " + *err + "; nothing was done"));
+    return;
+  }
+  if (options_.dry_run || tool->guard.dry_run) {
+    if (log::enabled(log::level::debug))
+      log::debug("tool.dry_run",
+                 "call=" + p->call_id + " name=" + name + " messages=" + std::to_string(p->messages.size()));
+    p->done(answer_dry_run(*p));
     return;
   }
   if (!publisher_.connected()) {
-    p->done(error_outcome("the MQTT broker is not connected; nothing was published to the device"));
+    p->done(error_outcome(call_status::broker_error,
+                          "the MQTT broker is not connected; nothing was published to the device"));
     return;
   }
 
@@ -119,18 +161,84 @@ void dispatcher::call(std::string call_id, std::string name, json args, done_han
   start(ref);
 }
 
-std::optional<std::string> dispatcher::prepare(pending& p) {
+std::chrono::steady_clock::time_point dispatcher::now() const {
+  return options_.clock ? options_.clock() : std::chrono::steady_clock::now();
+}
+
+variables dispatcher::call_variables(const json& args, seq_t seq) const {
   variables vars;
-  for (auto it = p.args.begin(); it != p.args.end(); ++it) vars.emplace(it.key(), it.value());
-  vars.emplace("call.id", json(p.seq));
+  if (args.is_object())
+    for (auto it = args.begin(); it != args.end(); ++it) vars.emplace(it.key(), it.value());
+  vars.emplace("call.id", json(seq));
   vars.emplace("bridge.client_id", json(options_.client_id));
+  return vars;
+}
+
+call_outcome dispatcher::answer_query(const tool_spec& tool, const json& args) {
+  const std::string cannot = "cannot look up the state for " + tool.name + ": ";
+  auto rendered = tool.query->topic.render(call_variables(args, next_seq_++), true);
+  if (auto* e = std::get_if<render_error>(&rendered))
+    return error_outcome(call_status::refused, cannot + e->message + "; nothing was done");
+  const std::string topic = std::move(std::get<std::string>(rendered));
+  if (auto err = check_publish_topic(topic)) return error_outcome(call_status::refused, cannot + *err);
+  if (under_prefix(topic, options_.own_topic_prefix)) {
+    return error_outcome(call_status::refused, cannot + "the topic \"" + topic +
+                                                   "\" is one of livebridge's own topics, not a device's");
+  }
+  // The cache answers, connected or not; without the broker nothing newer can have arrived.
+  const bool linked = publisher_.connected();
+  const state_cache::entry* seen = states_.find(topic);
+  if (seen == nullptr) {
+    std::string detail = "no state seen yet on " + topic;
+    if (!linked) detail += "; the MQTT broker is not connected";
+    return ok_outcome(call_status::unknown, json{{"topic", topic}, {"detail", std::move(detail)}});
+  }
+  json output{{"topic", topic},
+              {"state", seen->state},
+              {"age_s", age_seconds(now() - seen->received_at)},
+              {"retained", seen->retained}};
+  std::string detail;
+  if (seen->retained)
+    detail = "a retained copy the broker kept; the device may have reported it earlier than age_s says";
+  if (!linked)
+    detail +=
+        std::string(detail.empty() ? "" : "; ") + "the MQTT broker is not connected; this state may be stale";
+  if (!detail.empty()) output["detail"] = std::move(detail);
+  return ok_outcome(call_status::known, std::move(output));
+}
+
+call_outcome dispatcher::answer_dry_run(const pending& p) const {
+  json would = json::array();
+  for (std::size_t i = 0; i < p.messages.size(); ++i) {
+    const outgoing_message& m = p.messages[i];
+    json payload = m.payload;
+    if (i < p.tool->publish.size() && p.tool->publish[i].payload.is_json()) {
+      json parsed = json::parse(m.payload, nullptr, false);
+      if (!parsed.is_discarded()) payload = std::move(parsed);
+    }
+    would.push_back(
+        json{{"topic", m.topic}, {"payload", std::move(payload)}, {"qos", m.qos}, {"retain", m.retain}});
+  }
+  return ok_outcome(call_status::dry_run,
+                    json{{"detail", "nothing was published (dry run)"}, {"would_publish", std::move(would)}});
+}
+
+std::optional<std::string> dispatcher::check_topic(const std::string& topic) const {
+  if (auto err = check_publish_topic(topic)) return err;
+  if (under_prefix(topic, options_.own_topic_prefix))
+    return "the topic \"" + topic + "\" may not be published under livebridge's own topics";
+  return std::nullopt;
+}
+
+std::optional<std::string> dispatcher::prepare(pending& p) {
+  const variables vars = call_variables(p.args, p.seq);
 
   for (const auto& spec : p.tool->publish) {
     outgoing_message msg;
     auto topic = spec.topic.render(vars, true);
     if (auto* e = std::get_if<render_error>(&topic)) return e->message;
     msg.topic = std::move(std::get<std::string>(topic));
-    if (auto err = check_publish_topic(msg.topic)) return *err;
+    if (auto err = check_topic(msg.topic)) return *err;
     auto payload = spec.payload.render(vars);
     if (auto* e = std::get_if<render_error>(&payload)) return e->message;
     msg.payload = std::move(std::get<std::string>(payload));
@@ -182,6 +290,7 @@ void dispatcher::start(pending& p) {
                                    " messages=" + std::to_string(p.messages.size()));
   const seq_t seq = p.seq;
   for (std::size_t i = 0; i < p.messages.size(); ++i) {
+    ++p.handed;
     publisher_.publish(p.messages[i],
                        [this, seq, alive = std::weak_ptr<int>(alive_)](std::optional<std::string> error) {
                          if (!alive.expired()) on_published(seq, error);
@@ -194,19 +303,18 @@ void dispatcher::on_published(seq_t seq, const std::optional<std::string>& error
   pending* p = find(seq);
   if (p == nullptr) return;  // already answered (device was faster than the PUBACK) or cancelled
   if (error) {
-    finish(seq, error_outcome("the broker did not accept the command (" + *error +
-                              "); the device was not reached"));
+    finish(seq, error_outcome(call_status::broker_error, "the broker did not accept the command (" + *error +
+                                                             "); the device was not reached"));
     return;
   }
   if (p->publishes_outstanding > 0) --p->publishes_outstanding;
   if (p->publishes_outstanding == 0 && p->tool->ack.style == ack_style::broker) {
     const bool acked = p->messages.empty() || p->messages.back().qos > 0;
-    finish(seq,
-           ok_outcome(json{
-               {"status", acked ? "accepted_unverified" : "sent_unconfirmed"},
-               {"detail", acked ? "the broker accepted the command; this device does not confirm what it did"
-                                : "the command was sent at QoS 0; nothing confirms it arrived"},
-           }));
+    finish(seq, ok_outcome(
+                    acked ? call_status::accepted_unverified : call_status::sent_unconfirmed,
+                    json{{"detail", acked ? "the broker accepted the command; this device does not "
+                                            "confirm what it did"
+                                          : "the command was sent at QoS 0; nothing confirms it arrived"}}));
   }
 }
 
@@ -232,22 +340,30 @@ void dispatcher::on_timeout(seq_t seq) {
       break;
   }
   log::warning("tool.timeout", "call=" + p->call_id + " name=" + p->tool->name + " " + log::quote(what));
-  finish(seq, error_outcome("timeout: " + what + "; the command was published and the device may still act"));
+  finish(seq, error_outcome(call_status::timeout,
+                            "timeout: " + what + "; the command was published and the device may still act"));
 }
 
 void dispatcher::on_message(const incoming_message& msg) {
+  const state_cache::entry* kept = states_.offer(msg, now());
+  const auto [first, last] = listeners_.equal_range(msg.topic);
+  if (first == last) return;
   // Collect first: finishing a call edits listeners_.
   std::vector<seq_t> candidates;
-  const auto [first, last] = listeners_.equal_range(msg.topic);
   for (auto it = first; it != last; ++it) candidates.push_back(it->second);
+  // Parsed once for the cache and every listener. Copied: a done handler may start a query.
+  const json actual = kept != nullptr ? kept->state : payload_to_json(msg.payload);
   for (seq_t seq : candidates) {
-    if (pending* p = find(seq)) on_listened_message(*p, msg);
+    if (pending* p = find(seq)) on_listened_message(*p, msg, actual);
   }
 }
 
-void dispatcher::on_listened_message(pending& p, const incoming_message& msg) {
+void dispatcher::adopt_states(dispatcher& previous) {
+  states_.adopt(previous.states_);
+}
+
+void dispatcher::on_listened_message(pending& p, const incoming_message& msg, const json& actual) {
   const ack_spec& ack = p.tool->ack;
-  const json actual = payload_to_json(msg.payload);
   switch (ack.style) {
     case ack_style::broker:
       return;
@@ -255,8 +371,8 @@ void dispatcher::on_listened_message(pending& p, const incoming_message& msg) {
       // A retained message is a snapshot from before the command, never its acknowledgement.
       if (msg.retained) return;
       if (p.reject && subset_matches(*p.reject, actual, 0)) {
-        finish(p.seq,
-               error_outcome("rejected by the device: " + msg.topic + " reported " + json_text(actual)));
+        finish(p.seq, error_outcome(call_status::rejected, "rejected by the device: " + msg.topic +
+                                                               " reported " + json_text(actual)));
         return;
       }
       if (p.match && !subset_matches(*p.match, actual, ack.tolerance)) {  // not (yet) the wanted state
@@ -265,17 +381,18 @@ void dispatcher::on_listened_message(pending& p, const incoming_message& msg) {
         return;
       }
       probe::begin_at(probe::stage::ack_to_response, msg.received_at);
-      finish(p.seq, ok_outcome(json{{"status", "confirmed"}, {"topic", msg.topic}, {"state", actual}}));
+      finish(p.seq, ok_outcome(call_status::confirmed, json{{"topic", msg.topic}, {"state", actual}}));
       return;
     }
     case ack_style::response: {
       if (msg.correlation_data != p.correlation) return;
       if (p.reject && subset_matches(*p.reject, actual, 0)) {
-        finish(p.seq, error_outcome("rejected by the device: " + json_text(actual)));
+        finish(p.seq, error_outcome(call_status::rejected, "rejected by the device: " + json_text(actual)));
       } else if (p.match && !subset_matches(*p.match, actual, ack.tolerance)) {
-        finish(p.seq, error_outcome("the device answered, but not as expected: " + json_text(actual)));
+        finish(p.seq, error_outcome(call_status::rejected,
+                                    "the device answered, but not as expected: " + json_text(actual)));
       } else {
-        finish(p.seq, ok_outcome(json{{"status", "confirmed"}, {"response", actual}}));
+        finish(p.seq, ok_outcome(call_status::confirmed, json{{"response", actual}}));
       }
       return;
     }
@@ -293,16 +410,17 @@ void dispatcher::on_listened_message(pending& p, const incoming_message& msg) {
             if (code != err->end()) reason += " (code " + json_text(*code) + ")";
           }
         }
-        finish(p.seq, error_outcome("rejected by the device: " + reason));
+        finish(p.seq, error_outcome(call_status::rejected, "rejected by the device: " + reason));
         return;
       }
       const auto result_it = actual.find("result");
       const json result = result_it == actual.end() ? json(nullptr) : *result_it;
       if (p.match && !subset_matches(*p.match, result, ack.tolerance)) {
-        finish(p.seq, error_outcome("the device answered, but not as expected: " + json_text(result)));
+        finish(p.seq, error_outcome(call_status::rejected,
+                                    "the device answered, but not as expected: " + json_text(result)));
         return;
       }
-      finish(p.seq, ok_outcome(json{{"status", "confirmed"}, {"result", result}}));
+      finish(p.seq, ok_outcome(call_status::confirmed, json{{"result", result}}));
       return;
     }
   }
@@ -311,7 +429,11 @@ void dispatcher::on_listened_message(pending& p, const incoming_message& msg) {
 void dispatcher::finish(seq_t seq, call_outcome outcome) {
   auto it = calls_.find(seq);
   if (it == calls_.end()) return;
-  done_handler done = std::move(it->second->done);
+  pending& p = *it->second;
+  done_handler done = std::move(p.done);
+  const auto handed = static_cast<std::ptrdiff_t>(std::min(p.handed, p.messages.size()));
+  outcome.published.assign(std::make_move_iterator(p.messages.begin()),
+                           std::make_move_iterator(p.messages.begin() + handed));
   forget(seq);
   if (done) done(std::move(outcome));
 }
@@ -354,7 +476,8 @@ void dispatcher::start_next_for_device(const std::string& device_key) {
   pending* next = find(q->second.front());
   if (next == nullptr || next->started) return;
   if (!publisher_.connected()) {
-    finish(next->seq, error_outcome("the MQTT broker is not connected; nothing was published to the device"));
+    finish(next->seq, error_outcome(call_status::broker_error,
+                                    "the MQTT broker is not connected; nothing was published to the device"));
     return;
   }
   start(*next);
@@ -385,7 +508,7 @@ std::vector<std::string> dispatcher::cancel_unpublished() {
 }
 
 void dispatcher::fail_all(const std::string& reason) {
-  while (!calls_.empty()) finish(calls_.begin()->first, error_outcome(reason));
+  while (!calls_.empty()) finish(calls_.begin()->first, error_outcome(call_status::aborted, reason));
 }
 
 std::vector<std::string> ack_subscription_filters(const std::vector<tool_spec>& tools,
@@ -396,13 +519,24 @@ std::vector<std::string> ack_subscription_filters(const std::vector<tool_spec>& 
   };
   const variables builtins{{"bridge.client_id", json(opts.client_id)}};
   for (const auto& t : tools) {
-    if (t.ack.style == ack_style::state || t.ack.style == ack_style::rpc) {
-      // A topic that only uses the bridge's own name is known now; other placeholders become '+'.
-      auto fixed = t.ack.topic.render(builtins, true);
-      add(std::holds_alternative<std::string>(fixed) ? std::get<std::string>(fixed)
-                                                     : t.ack.topic.as_subscription_filter());
-    }
+    if (t.query) continue;  // publishes nothing, so awaits no acknowledgement
+    if (t.ack.style == ack_style::state || t.ack.style == ack_style::rpc)
+      add(subscription_filter(t.ack.topic, builtins));
     if (t.ack.style == ack_style::response) add(opts.response_topic);
+  }
+  for (auto& f : query_subscription_filters(tools, opts)) add(std::move(f));
+  return filters;
+}
+
+std::vector<std::string> query_subscription_filters(const std::vector<tool_spec>& tools,
+                                                    const dispatcher::options& opts) {
+  std::vector<std::string> filters;
+  const variables builtins{{"bridge.client_id", json(opts.client_id)}};
+  for (const auto& t : tools) {
+    if (!t.query) continue;
+    std::string f = subscription_filter(t.query->topic, builtins);
+    if (under_prefix(f, opts.own_topic_prefix)) continue;
+    if (std::find(filters.begin(), filters.end(), f) == filters.end()) filters.push_back(std::move(f));
   }
   return filters;
 }

@@ -337,5 +337,342 @@ TEST_F(DispatcherTest, SubscriptionFilters) {
                                                "livebridge/response/lb-test"}));
 }
 
+// Queries, dry runs and the bridge's own topics: tools the YAML loader does not read yet are
+// built here as the loader would build them.
+text_template tt(std::string_view text) {
+  return std::get<text_template>(text_template::parse(text));
+}
+
+param_schema string_arguments(std::vector<std::string> names) {
+  param_schema p;
+  for (auto& n : names) {
+    named_schema property;
+    property.name = n;
+    property.schema.type = value_type::string;
+    p.properties.push_back(std::move(property));
+  }
+  p.required = std::move(names);
+  return p;
+}
+
+tool_spec query_tool(std::string name, std::string_view topic, std::optional<param_schema> parameters) {
+  tool_spec t;
+  t.name = std::move(name);
+  t.description = "looks";
+  t.parameters = std::move(parameters);
+  t.query = query_spec{tt(topic)};
+  return t;
+}
+
+class TrustDispatcherTest : public ::testing::Test {
+ protected:
+  using clock = std::chrono::steady_clock;
+
+  TrustDispatcherTest() : tools_(config::load_text(tools_yaml, "t.yaml").cfg->tools), pub_(io_) {
+    tools_.push_back(query_tool("light_state", "z2m/{{room}}", string_arguments({"room"})));
+    tools_.push_back(query_tool("lamp_power", "stat/lamp/POWER", std::nullopt));
+    tools_.push_back(query_tool("bridge_state", "livebridge/{{what}}", string_arguments({"what"})));
+    tool_spec relay;  // a command topic built from an argument
+    relay.name = "relay";
+    relay.parameters = string_arguments({"base"});
+    relay.publish.push_back(publish_spec{tt("{{base}}/set"), payload_template(tt("ON")), 0, true});
+    tools_.push_back(std::move(relay));
+  }
+
+  tool_spec& tool(std::string_view name) {
+    for (auto& t : tools_)
+      if (t.name == name) return t;
+    throw std::logic_error("no tool " + std::string(name));
+  }
+  dispatcher::options options(bool dry_run = false) {
+    return {.client_id = "lb-test",
+            .response_topic = "livebridge/response/lb-test",
+            .dry_run = dry_run,
+            .own_topic_prefix = "livebridge",
+            .clock = [this] { return now_; }};
+  }
+  // After any change to tools_: the dispatcher keeps its own copy.
+  dispatcher& start(bool dry_run = false) {
+    dispatcher_ = std::make_unique<dispatcher>(io_.get_executor(), tools_, pub_, options(dry_run));
+    return *dispatcher_;
+  }
+  std::shared_ptr<std::vector<call_outcome>> call(const std::string& id, const std::string& name, json args) {
+    auto answers = std::make_shared<std::vector<call_outcome>>();
+    dispatcher_->call(id, name, std::move(args),
+                      [answers](call_outcome o) { answers->push_back(std::move(o)); });
+    return answers;
+  }
+  void settle() {
+    io_.restart();
+    io_.poll();
+  }
+  void run_for(std::chrono::milliseconds d) {
+    io_.restart();
+    io_.run_for(d);
+  }
+  // A message livebridge received at now_.
+  void device_says(const std::string& topic, const std::string& payload, bool retained = false) {
+    incoming_message m;
+    m.topic = topic;
+    m.payload = payload;
+    m.retained = retained;
+    m.received_at = now_;
+    dispatcher_->on_message(m);
+    settle();
+  }
+  // A copy: the slot may be a temporary.
+  static call_outcome only(const std::shared_ptr<std::vector<call_outcome>>& answers) {
+    EXPECT_EQ(answers->size(), 1u);
+    return answers->empty() ? call_outcome{} : answers->front();
+  }
+
+  boost::asio::io_context io_;
+  std::vector<tool_spec> tools_;
+  recording_publisher pub_;
+  clock::time_point now_ = clock::time_point{} + std::chrono::hours(5);
+  std::unique_ptr<dispatcher> dispatcher_;
+};
+
+TEST_F(TrustDispatcherTest, AQueryAnswersAtOnceFromTheLatestLiveReportWithItsAge) {
+  start();
+  device_says("z2m/kitchen", R"({"state":"OFF"})");
+  device_says("z2m/kitchen", R"({"state":"ON","brightness":80})");
+  now_ += std::chrono::milliseconds(4260);
+  auto answers = call("q1", "light_state", {{"room", "kitchen"}});
+  const call_outcome& o = only(answers);  // answered before call() returned
+  EXPECT_TRUE(o.ok);
+  EXPECT_EQ(o.status, "known");
+  EXPECT_EQ(o.response, json::parse(R"({"output": {"status": "known", "topic": "z2m/kitchen",
+      "state": {"state": "ON", "brightness": 80}, "age_s": 4.3, "retained": false}})"));
+  EXPECT_TRUE(o.published.empty());
+  settle();
+  EXPECT_TRUE(pub_.sent.empty());
+  EXPECT_EQ(dispatcher_->pending_calls(), 0u);
+}
+
+TEST_F(TrustDispatcherTest, ARetainedCopyIsAnAnswerAndSaysWhatItIs) {
+  start();
+  device_says("stat/lamp/POWER", "ON", /*retained=*/true);
+  now_ += std::chrono::seconds(90);
+  const call_outcome& o = only(call("q1", "lamp_power", json::object()));
+  EXPECT_TRUE(o.ok);
+  EXPECT_EQ(o.response["output"]["state"], "ON");
+  EXPECT_EQ(o.response["output"]["retained"], true);
+  EXPECT_EQ(o.response["output"]["age_s"], 90.0);
+  EXPECT_EQ(o.response["output"]["detail"],
+            "a retained copy the broker kept; the device may have reported it earlier than age_s says");
+}
+
+TEST_F(TrustDispatcherTest, NoStateSeenIsAnUnknownAnswerNotAnError) {
+  start();
+  device_says("z2m/kitchen", R"({"state":"ON"})");
+  const call_outcome& o = only(call("q1", "light_state", {{"room", "hall"}}));
+  EXPECT_TRUE(o.ok);
+  EXPECT_EQ(o.status, "unknown");
+  EXPECT_EQ(o.response, json::parse(R"({"output": {"status": "unknown", "topic": "z2m/hall",
+      "detail": "no state seen yet on z2m/hall"}})"));
+}
+
+TEST_F(TrustDispatcherTest, AQueryWithoutTheBrokerAnswersFromWhatItKnewAndSaysItMayBeStale) {
+  start();
+  device_says("z2m/kitchen", R"({"state":"ON"})");
+  pub_.up = false;
+  const call_outcome& known = only(call("q1", "light_state", {{"room", "kitchen"}}));
+  EXPECT_TRUE(known.ok);
+  EXPECT_EQ(known.response["output"]["state"]["state"], "ON");
+  EXPECT_EQ(known.response["output"]["detail"], "the MQTT broker is not connected; this state may be stale");
+  const call_outcome& unknown = only(call("q2", "light_state", {{"room", "hall"}}));
+  EXPECT_EQ(unknown.response["output"]["detail"],
+            "no state seen yet on z2m/hall; the MQTT broker is not connected");
+}
+
+TEST_F(TrustDispatcherTest, AQueryNeverWaitsBehindACommandToTheSameDevice) {
+  start();
+  auto command = call("c1", "set_light", {{"room", "kitchen"}, {"state", "ON"}});
+  settle();
+  ASSERT_EQ(pub_.sent.size(), 1u);
+  const call_outcome& o = only(call("q1", "light_state", {{"room", "kitchen"}}));
+  EXPECT_EQ(o.status, "unknown");
+  EXPECT_TRUE(command->empty());
+  // The acknowledgement confirms the command and is what the next look sees.
+  now_ += std::chrono::seconds(2);
+  device_says("z2m/kitchen", R"({"state":"ON"})");
+  ASSERT_EQ(command->size(), 1u);
+  EXPECT_EQ((*command)[0].status, "confirmed");
+  now_ += std::chrono::seconds(1);
+  const call_outcome& after = only(call("q2", "light_state", {{"room", "kitchen"}}));
+  EXPECT_EQ(after.response["output"]["state"], json({{"state", "ON"}}));
+  EXPECT_EQ(after.response["output"]["age_s"], 1.0);
+  EXPECT_EQ(pub_.sent.size(), 1u);
+}
+
+TEST_F(TrustDispatcherTest, QueryArgumentsAreCheckedAsForCommands) {
+  start();
+  const call_outcome& missing = only(call("q1", "light_state", json::object()));
+  EXPECT_FALSE(missing.ok);
+  EXPECT_EQ(missing.status, "refused");
+  EXPECT_EQ(missing.response["error"],
+            "invalid arguments for light_state: missing required argument 'room'; nothing was done");
+  const call_outcome& wildcard = only(call("q2", "light_state", {{"room", "+"}}));
+  EXPECT_EQ(wildcard.status, "refused");
+  EXPECT_NE(wildcard.response.value("error", "").find("may not contain '/', '+', '#'"), std::string::npos);
+}
+
+TEST_F(TrustDispatcherTest, QueriesMayNotReadLivebridgesOwnTopics) {
+  start();
+  const call_outcome& o = only(call("q1", "bridge_state", {{"what", "availability"}}));
+  EXPECT_FALSE(o.ok);
+  EXPECT_EQ(o.status, "refused");
+  EXPECT_EQ(o.response["error"],
+            "cannot look up the state for bridge_state: the topic \"livebridge/availability\" is one of "
+            "livebridge's own topics, not a device's");
+}
+
+TEST_F(TrustDispatcherTest, TheQueryTopicsAreSubscribedExceptLivebridgesOwn) {
+  EXPECT_EQ(query_subscription_filters(tools_, options()),
+            (std::vector<std::string>{"z2m/+", "stat/lamp/POWER"}));
+  EXPECT_EQ(ack_subscription_filters(tools_, options()),
+            (std::vector<std::string>{"z2m/+", "stat/lamp/RESULT", "lb-test/rpc",
+                                      "livebridge/response/lb-test", "stat/lamp/POWER"}));
+  start();
+  EXPECT_EQ(dispatcher_->states().filters(), (std::vector<std::string>{"z2m/+", "stat/lamp/POWER"}));
+}
+
+TEST_F(TrustDispatcherTest, AReloadedDispatcherKeepsWhatItsPredecessorSaw) {
+  start();
+  device_says("z2m/kitchen", R"({"state":"ON"})");
+  auto next = std::make_unique<dispatcher>(io_.get_executor(), tools_, pub_, options());
+  next->adopt_states(*dispatcher_);
+  dispatcher_ = std::move(next);
+  now_ += std::chrono::seconds(3);
+  const call_outcome& o = only(call("q1", "light_state", {{"room", "kitchen"}}));
+  EXPECT_EQ(o.status, "known");
+  EXPECT_EQ(o.response["output"]["age_s"], 3.0);
+}
+
+TEST_F(TrustDispatcherTest, AGlobalDryRunPublishesNothingAndSaysWhatWouldHaveBeenSent) {
+  start(/*dry_run=*/true);
+  auto light = call("c1", "set_light", {{"room", "kitchen"}, {"state", "ON"}, {"level", 128.0}});
+  auto chime = call("c2", "doorbell_chime", json::object());
+  const call_outcome& o = only(light);
+  EXPECT_TRUE(o.ok);
+  EXPECT_EQ(o.status, "dry_run");
+  EXPECT_EQ(o.response,
+            json::parse(R"j({"output": {"status": "dry_run", "detail": "nothing was published (dry run)",
+      "would_publish": [{"topic": "z2m/kitchen/set", "payload": {"state": "ON", "brightness": 128},
+                         "qos": 1, "retain": false}]
+}
+})j"));
+  EXPECT_TRUE(o.published.empty());
+  EXPECT_EQ(only(chime).response["output"]["would_publish"],
+            json::parse(R"([{"topic": "chime/ring", "payload": "ring", "qos": 1, "retain": false}])"));
+  run_for(std::chrono::milliseconds(300));  // past the acknowledgement timeout: no second answer
+  EXPECT_EQ(light->size(), 1u);
+  EXPECT_TRUE(pub_.sent.empty());
+  EXPECT_EQ(dispatcher_->pending_calls(), 0u);
+}
+
+TEST_F(TrustDispatcherTest, ADryRunNeedsNoBroker) {
+  pub_.up = false;
+  start(/*dry_run=*/true);
+  EXPECT_EQ(only(call("c1", "doorbell_chime", json::object())).status, "dry_run");
+  EXPECT_TRUE(pub_.sent.empty());
+}
+
+TEST_F(TrustDispatcherTest, APerToolDryRunLeavesTheOtherToolsLive) {
+  tool("doorbell_chime").guard.dry_run = true;
+  start();
+  auto chime = call("c1", "doorbell_chime", json::object());
+  auto light = call("c2", "set_light", {{"room", "kitchen"}, {"state", "ON"}});
+  settle();
+  EXPECT_EQ(only(chime).status, "dry_run");
+  ASSERT_EQ(pub_.sent.size(), 1u);
+  EXPECT_EQ(pub_.sent[0].topic, "z2m/kitchen/set");
+  EXPECT_TRUE(light->empty());
+}
+
+TEST_F(TrustDispatcherTest, ADryRunStillRefusesWhatCouldNotBeSent) {
+  start(/*dry_run=*/true);
+  const call_outcome& bad = only(call("c1", "set_light", {{"room", "kitchen"}, {"state", "BLUE"}}));
+  EXPECT_EQ(bad.status, "refused");
+  const call_outcome& own = only(call("c2", "relay", {{"base", "livebridge"}}));
+  EXPECT_EQ(own.status, "refused");
+}
+
+TEST_F(TrustDispatcherTest, ACommandMayNotBePublishedUnderLivebridgesOwnTopics) {
+  start();
+  const call_outcome& below = only(call("c1", "relay", {{"base", "livebridge"}}));
+  EXPECT_FALSE(below.ok);
+  EXPECT_EQ(below.status, "refused");
+  EXPECT_EQ(below.response["error"],
+            "cannot build the command for relay: the topic \"livebridge/set\" may not be published under "
+            "livebridge's own topics; nothing was done");
+  settle();
+  EXPECT_TRUE(pub_.sent.empty());
+
+  auto lookalike = call("c2", "relay", {{"base", "livebridgex"}});  // not under "livebridge/"
+  settle();
+  ASSERT_EQ(pub_.sent.size(), 1u);
+  EXPECT_EQ(pub_.sent[0].topic, "livebridgex/set");
+  EXPECT_EQ(only(lookalike).status, "sent_unconfirmed");
+}
+
+TEST_F(TrustDispatcherTest, TheTopicEqualToThePrefixIsRefusedToo) {
+  tool("relay").publish[0].topic = tt("{{base}}");
+  start();
+  EXPECT_EQ(only(call("c1", "relay", {{"base", "livebridge"}})).status, "refused");
+  settle();
+  EXPECT_TRUE(pub_.sent.empty());
+}
+
+TEST_F(TrustDispatcherTest, AnOutcomeListsTheMessagesHandedToTheBroker) {
+  start();
+  auto confirmed = call("c1", "set_light", {{"room", "kitchen"}, {"state", "ON"}});
+  settle();
+  device_says("z2m/kitchen", R"({"state":"ON"})");
+  const call_outcome& o = only(confirmed);
+  EXPECT_EQ(o.status, "confirmed");
+  ASSERT_EQ(o.published.size(), 1u);
+  EXPECT_EQ(o.published[0].topic, "z2m/kitchen/set");
+  EXPECT_EQ(json::parse(o.published[0].payload), json({{"state", "ON"}}));
+  EXPECT_EQ(o.published[0].qos, 1);
+
+  auto silent = call("c2", "set_light", {{"room", "hall"}, {"state", "OFF"}});
+  run_for(std::chrono::milliseconds(400));
+  EXPECT_EQ(only(silent).status, "timeout");
+  ASSERT_EQ(only(silent).published.size(), 1u);
+  EXPECT_EQ(only(silent).published[0].topic, "z2m/hall/set");
+
+  pub_.auto_puback = false;
+  auto unverified = call("c3", "doorbell_chime", json::object());
+  settle();
+  pub_.held.back()(std::nullopt);
+  EXPECT_EQ(only(unverified).status, "accepted_unverified");
+  EXPECT_EQ(only(unverified).published.size(), 1u);
+}
+
+TEST_F(TrustDispatcherTest, AnOutcomeWithNothingPublishedListsNothing) {
+  start();
+  pub_.up = false;
+  const call_outcome& down = only(call("c1", "set_light", {{"room", "kitchen"}, {"state", "ON"}}));
+  EXPECT_EQ(down.status, "broker_error");
+  EXPECT_TRUE(down.published.empty());
+  pub_.up = true;
+  pub_.fail_with = "error -3";
+  auto refused_by_broker = call("c2", "doorbell_chime", json::object());
+  settle();
+  EXPECT_EQ(only(refused_by_broker).status, "broker_error");
+  EXPECT_EQ(only(refused_by_broker).published.size(), 1u);  // handed over, then refused
+  pub_.fail_with.reset();
+  auto rejected = call("c3", "tasmota_power", {{"cmd", "POWR"}});
+  settle();
+  device_says("stat/lamp/RESULT", R"({"Command":"Unknown"})");
+  EXPECT_EQ(only(rejected).status, "rejected");
+  auto aborted = call("c4", "set_light", {{"room", "kitchen"}, {"state", "ON"}});
+  settle();
+  dispatcher_->fail_all("shutting down");
+  EXPECT_EQ(only(aborted).status, "aborted");
+}
+
 }  // namespace
 }  // namespace lb::tools
