@@ -26,7 +26,9 @@ constexpr const char* default_config = "/etc/livebridge/livebridge.yaml";
 void usage(std::FILE* to) {
   std::fprintf(
       to,
-      "usage: livebridge [--config PATH] [--log-level LEVEL]         run the bridge\n"
+      "usage: livebridge [--config PATH] [--log-level LEVEL] [--dry-run]\n"
+      "                                                               run the bridge; --dry-run publishes\n"
+      "                                                               nothing to devices\n"
       "       livebridge --check-config [--config PATH]               validate the config and exit\n"
       "       livebridge ask [--config PATH] [--timeout 60s] [--json] TEXT...\n"
       "                                                               send a prompt, print the reply\n"
@@ -47,6 +49,7 @@ struct options {
   std::vector<std::string> words;
   std::string wav_file;
   bool log_level_given = false;
+  bool dry_run = false;
 };
 
 // Returns an exit code when the process should end right away.
@@ -72,6 +75,8 @@ std::optional<int> parse_args(int argc, char** argv, options& o) {
       o.config_path = *v;
     } else if (arg == "--check-config") {
       o.check_config = true;
+    } else if (arg == "--dry-run" && !o.ask) {
+      o.dry_run = true;
     } else if (arg == "--log-level") {
       auto v = value("--log-level");
       lb::log::level level;
@@ -104,6 +109,10 @@ std::optional<int> parse_args(int argc, char** argv, options& o) {
       usage(stderr);
       return exit_usage;
     }
+  }
+  if (o.ask && o.dry_run) {
+    std::fprintf(stderr, "livebridge: --dry-run is for the bridge itself, not for ask\n");
+    return exit_usage;
   }
   if (o.ask && o.words.empty() && o.wav_file.empty()) {
     std::fprintf(stderr, "livebridge ask: what should I ask? (livebridge ask \"Turn on the lights\")\n");
@@ -164,6 +173,10 @@ int main(int argc, char** argv) {
         lb::log::set_level(lb::log::level::warning);  // a CLI prints results, not progress
       return lb::app::run_ask(*loaded.cfg, secrets.value, request, opts.ask_timeout, opts.ask_json);
     }
+    if (opts.dry_run) loaded.cfg->trust.dry_run = true;
+    if (loaded.cfg->trust.dry_run)
+      lb::log::warning("bridge.dry_run",
+                       "detail=" + lb::log::quote("dry run: nothing is published to devices"));
     return lb::app::run_daemon(opts.config_path, std::move(*loaded.cfg), std::move(secrets.value));
   } catch (const std::exception& e) {
     lb::log::error("fatal", "what=" + lb::log::quote(e.what()));

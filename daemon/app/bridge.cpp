@@ -36,7 +36,10 @@ bridge::bridge(asio::io_context& io, config::config cfg, config::secrets secrets
       go_away_timer_(io),
       audio_(cfg_.live, topics_.audio),
       secrets_(secrets) {
-  const tools::dispatcher::options dispatch_options{cfg_.mqtt.client_id, topics_.response};
+  const tools::dispatcher::options dispatch_options{.client_id = cfg_.mqtt.client_id,
+                                                    .response_topic = topics_.response,
+                                                    .dry_run = cfg_.trust.dry_run,
+                                                    .own_topic_prefix = cfg_.mqtt.topic_prefix};
   std::vector<std::string> subscriptions;
   if (cfg_.mqtt.persistent_prompts) {
     config::mqtt_config inbox_cfg = cfg_.mqtt;
@@ -258,7 +261,10 @@ void bridge::apply_pending_reload() {
   if (keep_running_connection_settings(next.cfg, next.secrets, cfg_, secrets_))
     log::warning("config.reload_partial", "reason=\"MQTT connection settings change only at a restart\"");
 
-  const tools::dispatcher::options dispatch_options{cfg_.mqtt.client_id, topics_.response};
+  const tools::dispatcher::options dispatch_options{.client_id = cfg_.mqtt.client_id,
+                                                    .response_topic = topics_.response,
+                                                    .dry_run = next.cfg.trust.dry_run,
+                                                    .own_topic_prefix = cfg_.mqtt.topic_prefix};
   dispatcher_ =
       std::make_unique<tools::dispatcher>(io_.get_executor(), next.cfg.tools, *mqtt_, dispatch_options);
   mqtt_->add_subscriptions(tools::ack_subscription_filters(next.cfg.tools, dispatch_options));
