@@ -351,8 +351,9 @@ void dispatcher::on_message(const incoming_message& msg) {
   // Collect first: finishing a call edits listeners_.
   std::vector<seq_t> candidates;
   for (auto it = first; it != last; ++it) candidates.push_back(it->second);
-  // Parsed once for the cache and every listener. Copied: a done handler may start a query.
-  const json actual = kept != nullptr ? kept->state : payload_to_json(msg.payload);
+  // Parsed once for the cache and every listener.
+  json parsed;
+  const json& actual = kept != nullptr ? kept->state : (parsed = payload_to_json(msg.payload));
   for (seq_t seq : candidates) {
     if (pending* p = find(seq)) on_listened_message(*p, msg, actual);
   }

@@ -63,6 +63,7 @@ bool state_cache::matches(const wildcard_filter& f, std::string_view topic, std:
 }
 
 bool state_cache::wanted(std::string_view topic) const {
+  if (filters_.empty()) return false;  // no query tools: not even a hash
   if (literal_.contains(topic)) return true;
   if (wildcards_.empty()) return false;
   const std::size_t levels = level_count(topic);
