@@ -91,7 +91,10 @@ int run_ask(const config::config& cfg, const config::secrets& secrets, const ask
       return sent && client->publish_and_forget(
                          plain_message(topics.audio_in_end, json_text(json{{"id", id}}), 1, false));
     }
-    auto prompt = plain_message(topics.prompt, json_text(json{{"id", id}, {"text", text}}), 1, false);
+    // Its own source, <prefix>/prompt/cli: the broker's ACL can let the CLI's user speak as "cli"
+    // without letting it speak as anyone else.
+    auto prompt =
+        plain_message(topics.prompt + "/cli", json_text(json{{"id", id}, {"text", text}}), 1, false);
     // The broker keeps a prompt for a stopped livebridge; once we stop waiting for the answer, it
     // must not run any more.
     prompt.expiry_seconds =

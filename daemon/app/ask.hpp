@@ -1,5 +1,6 @@
-// `livebridge ask "…"`: publish a prompt to a running livebridge over MQTT, wait for its reply
-// and print it the way the seed notebook did.
+// `livebridge ask "…"`: publish a prompt to a running livebridge over MQTT (on
+// <prefix>/prompt/cli, the source "cli"), wait for its reply and print it the way the seed
+// notebook did.
 #pragma once
 
 #include <chrono>

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
+#include <string_view>
 #include <utility>
 
 #include <boost/asio/post.hpp>
@@ -25,6 +27,37 @@ namespace {
 // loudly: a broker that stays away that long is a fault an operator must see.
 constexpr std::size_t held_replies_max = 256;
 
+// The last level of `topic` when it is `base` followed by exactly one more level, else nullopt.
+// `base` ends with '/' (a "<…>/+" filter without its '+').
+std::optional<std::string_view> level_below(std::string_view topic, std::string_view base) {
+  if (topic.size() < base.size() || topic.substr(0, base.size()) != base) return std::nullopt;
+  const std::string_view rest = topic.substr(base.size());
+  if (rest.find('/') != std::string_view::npos) return std::nullopt;
+  return rest;
+}
+
+std::string_view without_plus(const std::string& filter) {
+  return std::string_view(filter).substr(0, filter.size() - 1);
+}
+
+// Why the last level of <prefix>/prompt/<source> cannot name a source, or nullopt when it can.
+// "voice" is the microphone stream's, and "default" is <prefix>/prompt's: a topic claiming either
+// would let whoever may write it speak as someone the ACL keeps apart.
+std::optional<std::string> source_refusal(std::string_view source) {
+  const bool well_formed =
+      !source.empty() && source.size() <= 64 && std::all_of(source.begin(), source.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+               c == '-';
+      });
+  if (!well_formed)
+    return std::string("a prompt source (the topic's last level) is 1 to 64 of A-Z a-z 0-9 _ -");
+  if (source == "voice")
+    return std::string("the prompt source \"voice\" is the microphone's; use another name");
+  if (source == "default")
+    return std::string("the prompt source \"default\" is the plain prompt topic's; use another name");
+  return std::nullopt;
+}
+
 }  // namespace
 
 bridge::bridge(asio::io_context& io, config::config cfg, config::secrets secrets)
@@ -44,8 +77,9 @@ bridge::bridge(asio::io_context& io, config::config cfg, config::secrets secrets
   if (cfg_.mqtt.persistent_prompts) {
     config::mqtt_config inbox_cfg = cfg_.mqtt;
     inbox_cfg.client_id = config::prompts_client_id(cfg_.mqtt);
+    std::vector<std::string> inbox_filters{topics_.prompt, topics_.prompt_sources};
     prompt_inbox_ = std::make_unique<mqtt::client>(
-        io_, inbox_cfg, secrets.mqtt_password, mqtt::client::last_will{}, std::vector{topics_.prompt},
+        io_, inbox_cfg, secrets.mqtt_password, mqtt::client::last_will{}, std::move(inbox_filters),
         mqtt::client::handlers{
             .on_connected = [this] { notify_status(); },
             .on_lost = [this](const std::string&) { notify_status(); },
@@ -54,7 +88,9 @@ bridge::bridge(asio::io_context& io, config::config cfg, config::secrets secrets
         mqtt::client::session_kind::persistent_v311);
   } else {
     subscriptions.push_back(topics_.prompt);
+    subscriptions.push_back(topics_.prompt_sources);
   }
+  subscriptions.push_back(topics_.confirm_answers);
   subscriptions.push_back(topics_.audio_in);
   subscriptions.push_back(topics_.audio_in_end);
   subscriptions.push_back(topics_.audio_in_start);
@@ -163,6 +199,8 @@ void bridge::start_turn(const prompt& p) {
 void bridge::open_turn(const prompt& p, turn_fsm::opener by) {
   turn_record t;
   t.source = p;
+  // A voice turn is opened by the microphone stream, not by a prompt topic.
+  if (by == turn_fsm::opener::voice) t.source.source = "voice";
   t.by = by;
   log::info("turn.started", "id=" + json_text(t.source.id) +
                                 (by == turn_fsm::opener::voice ? " source=voice" : "") +
@@ -318,8 +356,12 @@ void bridge::renew_session() {
 // --- MQTT input -------------------------------------------------------------------------------
 
 void bridge::on_mqtt_message(incoming_message&& msg) {
-  if (msg.topic == topics_.prompt) {
+  if (msg.topic == topics_.prompt || level_below(msg.topic, without_plus(topics_.prompt_sources))) {
     on_prompt(msg);
+    return;
+  }
+  if (level_below(msg.topic, without_plus(topics_.confirm_answers))) {
+    on_confirm_answer(msg);
     return;
   }
   if (msg.topic == topics_.audio_in) {
@@ -345,16 +387,40 @@ void bridge::on_prompt(const incoming_message& msg) {
     log::warning("prompt.retained_ignored", "topic=" + msg.topic);
     return;
   }
+  // <prefix>/prompt is the default source; <prefix>/prompt/<source> names its own.
+  const auto named = level_below(msg.topic, without_plus(topics_.prompt_sources));
+  const std::string source = named ? std::string(*named) : std::string("default");
+  const std::optional<std::string> bad_source = named ? source_refusal(source) : std::nullopt;
+  const std::string source_field = " source=" + log::quote(log::abbreviate(source, 80));
   auto parsed = parse_prompt(msg.payload, cfg_.mqtt.max_prompt_bytes);
   if (auto* refused = std::get_if<prompt_refusal>(&parsed)) {
-    log::warning("prompt.refused", "id=" + json_text(refused->id) + " reason=" + log::quote(refused->reason));
+    log::warning("prompt.refused",
+                 "id=" + json_text(refused->id) + source_field + " reason=" + log::quote(refused->reason));
     publish_reply(refusal_json(refused->id, refused->reason));
     return;
   }
   auto& p = std::get<prompt>(parsed);
-  log::info("prompt.received", "id=" + json_text(p.id) + " bytes=" + std::to_string(p.text.size()) +
+  if (bad_source) {
+    log::warning("prompt.refused",
+                 "id=" + json_text(p.id) + source_field + " reason=" + log::quote(*bad_source));
+    publish_reply(refusal_json(p.id, *bad_source));
+    return;
+  }
+  p.source = source;
+  log::info("prompt.received", "id=" + json_text(p.id) + source_field +
+                                   " bytes=" + std::to_string(p.text.size()) +
                                    " queued=" + std::to_string(turns_.queued()));
   run(turns_.on_prompt(std::move(p)));
+}
+
+void bridge::on_confirm_answer(const incoming_message& msg) {
+  // confirm_answers (<prefix>/confirm/+) also matches the bridge's own topics: not answers.
+  if (msg.topic == topics_.confirm_request || msg.topic == topics_.confirm_pending ||
+      msg.topic == topics_.confirm_result)
+    return;
+  log::debug("confirm.answer_received", "topic=" + log::quote(msg.topic) +
+                                            " bytes=" + std::to_string(msg.payload.size()) +
+                                            (msg.retained ? " retained=yes" : ""));
 }
 
 void bridge::on_voice_chunk(const incoming_message& msg) {

@@ -55,6 +55,8 @@ class bridge final : private live::session_events {
   void on_mqtt_message(incoming_message&& msg);
   void on_reply_link(bool up);
   void on_prompt(const incoming_message& msg);
+  // A person's answer to approval request <id>, on <prefix>/confirm/<id>.
+  void on_confirm_answer(const incoming_message& msg);
   void on_voice_chunk(const incoming_message& msg);
   void on_voice_end(const incoming_message& msg);
 

@@ -16,6 +16,7 @@
 #include "common/probe.hpp"
 #include "common/url.hpp"
 #include "mqtt/link_fsm.hpp"
+#include "mqtt/reason_code.hpp"
 #include "mqtt/tcp_nodelay.hpp"
 
 namespace lb::mqtt {
@@ -33,24 +34,39 @@ constexpr auto send_stall_limit = std::chrono::milliseconds(50);
 
 class listener_pool;
 
+// Why an operation failed. `refused`: the broker answered with a reason code of 0x80 or more (an
+// ACL said no); anything else is the client's own failure (not connected, timed out, …).
+struct op_failure {
+  std::string why;
+  bool refused = false;
+};
+
+// paho reports a broker's refusal in two ways. v5: the SUBACK's or PUBACK's reason code, with
+// return code 0. v3.1.1: only a SUBACK can refuse, as return code 0x80, and paho-mqtt-cpp then
+// sets its stand-in reason code MQTTPP_V3_CODE (255), which is no protocol code.
+op_failure failure_of(const ::mqtt::token& tok) {
+  const int reason = tok.get_reason_code();
+  const int rc = tok.get_return_code();
+  if (reason != ::mqtt::MQTTPP_V3_CODE && is_refusal(reason)) return {reason_code_text(reason), true};
+  if (reason == ::mqtt::MQTTPP_V3_CODE && rc == MQTT_BAD_SUBSCRIBE)
+    return {reason_code_text(rc, false), true};
+  return {"error " + std::to_string(rc), false};
+}
+
 // Paho wants an action listener object per operation; this one posts the outcome to the io
 // thread and then releases itself from its pool.
 class posting_listener final : public ::mqtt::iaction_listener {
  public:
-  using handler = std::function<void(std::optional<std::string>)>;
+  using handler = std::function<void(std::optional<op_failure>)>;
   posting_listener(listener_pool& pool, asio::io_context& io, handler h)
       : pool_(pool), io_(io), handler_(std::move(h)) {}
 
   void on_success(const ::mqtt::token&) override { complete(std::nullopt); }
-  void on_failure(const ::mqtt::token& tok) override {
-    std::string why = "error " + std::to_string(tok.get_return_code());
-    if (tok.get_reason_code() != 0) why += ", reason code " + std::to_string(tok.get_reason_code());
-    complete(why);
-  }
+  void on_failure(const ::mqtt::token& tok) override { complete(failure_of(tok)); }
 
  private:
   friend class listener_pool;
-  void complete(std::optional<std::string> outcome);
+  void complete(std::optional<op_failure> outcome);
 
   listener_pool& pool_;
   asio::io_context& io_;
@@ -90,7 +106,7 @@ class listener_pool {
   std::list<posting_listener> listeners_;
 };
 
-void posting_listener::complete(std::optional<std::string> outcome) {
+void posting_listener::complete(std::optional<op_failure> outcome) {
   try {
     asio::post(io_, [h = std::move(handler_), outcome = std::move(outcome)] { h(outcome); });
   } catch (...) {
@@ -235,8 +251,21 @@ class client::impl {
       post([done = std::move(done)] { done(std::string("the MQTT broker is not connected")); });
       return;
     }
-    send(m, std::move(done));
+    send(m, [done = std::move(done)](std::optional<op_failure> failure) {
+      done(failure ? std::optional<std::string>(std::move(failure->why)) : std::nullopt);
+    });
   }
+
+  // QoS 1 whose failure is only logged: a refusal has been logged by send() already.
+  void publish_logged(const outgoing_message& m) {
+    send(m, [topic = m.topic](std::optional<op_failure> failure) {
+      if (failure && !failure->refused)
+        log::warning("mqtt.publish_failed",
+                     "topic=" + log::quote(topic) + " reason=" + log::quote(failure->why));
+    });
+  }
+
+  const std::vector<std::string>& refused_subscriptions() const { return refused_; }
 
   // QoS 0 without a completion: it would only say the bytes reached the socket, and observing it
   // costs a listener, a hand-off back to the io thread and a stall-watch entry. The per-call
@@ -276,8 +305,10 @@ class client::impl {
       case link_action::kind::arm_retry:
         return arm_retry(a.delay, a.cause);
       case link_action::kind::report_up:
-        log::notice("mqtt.connected", "url=" + log::quote(cfg_.url) +
-                                          " subscriptions=" + std::to_string(subscriptions_.size()));
+        log::notice("mqtt.connected",
+                    "url=" + log::quote(cfg_.url) +
+                        " subscriptions=" + std::to_string(subscriptions_.size()) +
+                        (refused_.empty() ? "" : " refused=" + std::to_string(refused_.size())));
         if (handlers_.on_connected) handlers_.on_connected();
         return;
       case link_action::kind::report_down:
@@ -307,6 +338,8 @@ class client::impl {
   }
 
   void connect() {
+    // A new connection: the broker judges every subscription again (its ACL may have changed).
+    refused_.clear();
     log::info("mqtt.connecting", "url=" + log::quote(cfg_.url) + " client_id=" + cfg_.client_id);
     try {
       cli_.connect(options_, nullptr, connect_listener_);
@@ -330,12 +363,20 @@ class client::impl {
   void subscribe(std::uint64_t connection, std::size_t first_filter) {
     for (std::size_t i = first_filter; i < subscriptions_.size(); ++i) {
       const std::string filter = subscriptions_[i];
-      auto report = [this, filter, connection](std::optional<std::string> error) {
-        if (error) {
+      auto report = [this, filter, connection](std::optional<op_failure> failure) {
+        if (failure && failure->refused) {
+          // Logged at every connection, for the ACL may have changed. Still counted as answered:
+          // the broker would say the same again, and the rest of the link serves what it can.
+          log::error("mqtt.subscription_refused",
+                     "filter=" + log::quote(filter) + " reason=" + log::quote(failure->why));
+          if (connection == fsm_.connection() &&
+              std::find(refused_.begin(), refused_.end(), filter) == refused_.end())
+            refused_.push_back(filter);
+        } else if (failure) {
           log::error("mqtt.subscribe_failed",
-                     "filter=" + log::quote(filter) + " reason=" + log::quote(*error));
+                     "filter=" + log::quote(filter) + " reason=" + log::quote(failure->why));
         }
-        feed(link_event::suback(connection, !error));
+        feed(link_event::suback(connection, !failure));
       };
       auto& listener = listeners_.make(io_, std::move(report));
       try {
@@ -343,18 +384,18 @@ class client::impl {
         // are recognised by their retain flag.
         cli_.subscribe(filter, 1, nullptr, listener, subscribe_options());
       } catch (const ::mqtt::exception& e) {
-        listeners_.take_back(listener)(std::string(e.what()));
+        listeners_.take_back(listener)(op_failure{e.what()});
       }
     }
   }
 
   void publish_final_then_disconnect() {
-    auto disconnect = [this](std::optional<std::string>) {
+    auto disconnect = [this](std::optional<op_failure>) {
       if (fsm_.state() != link_state::stopping) return;  // the deadline came first
       try {
         cli_.disconnect(
             std::chrono::duration_cast<std::chrono::milliseconds>(stop_deadline) / 2, nullptr,
-            listeners_.make(io_, [this](std::optional<std::string>) { feed(link_event::disconnected()); }));
+            listeners_.make(io_, [this](std::optional<op_failure>) { feed(link_event::disconnected()); }));
       } catch (const ::mqtt::exception&) {
         feed(link_event::disconnected());
       }
@@ -390,6 +431,11 @@ class client::impl {
         break;
       case link_state::up:
         state_text_ = "connected";
+        if (!refused_.empty()) {
+          state_text_ += " (refused:";
+          for (const auto& f : refused_) state_text_ += " " + f;
+          state_text_ += ")";
+        }
         break;
       case link_state::down:
         state_text_ = retry_text_;
@@ -419,13 +465,18 @@ class client::impl {
   }
 
   // Hands the message to paho; only publish() and the stop decide whether the link may carry it.
-  void send(const outgoing_message& m, std::function<void(std::optional<std::string>)> done) {
+  // A publish the broker refuses (a v5 PUBACK of 0x80 or more: mosquitto answers 135 when its ACL
+  // denies a QoS 1 publish) is logged here, with its topic, whoever sent it.
+  void send(const outgoing_message& m, std::function<void(std::optional<op_failure>)> done) {
     auto msg = to_paho(m);
     const std::uint64_t seq = ++publish_seq_;
     unfinished_.emplace(seq, std::chrono::steady_clock::now());
     watch_for_stalls();
-    done = [this, seq, done = std::move(done)](std::optional<std::string> outcome) {
+    done = [this, seq, topic = m.topic, done = std::move(done)](std::optional<op_failure> outcome) {
       unfinished_.erase(seq);
+      if (outcome && outcome->refused)
+        log::error("mqtt.publish_refused",
+                   "topic=" + log::quote(topic) + " reason=" + log::quote(outcome->why));
       done(std::move(outcome));
     };
     auto& listener = listeners_.make(io_, std::move(done));
@@ -433,7 +484,7 @@ class client::impl {
       cli_.publish(msg, nullptr, listener);
       probe::end(probe::stage::frame_to_publish);
     } catch (const ::mqtt::exception& e) {
-      post([done = listeners_.take_back(listener), why = std::string(e.what())] { done(why); });
+      post([done = listeners_.take_back(listener), why = std::string(e.what())] { done(op_failure{why}); });
     }
   }
 
@@ -451,7 +502,7 @@ class client::impl {
         log::debug("mqtt.wake_send_thread", "unfinished=" + std::to_string(unfinished_.size()) +
                                                 " wakes=" + std::to_string(send_thread_wakes_));
         try {
-          cli_.unsubscribe(wake_filter_, nullptr, listeners_.make(io_, [](std::optional<std::string>) {}));
+          cli_.unsubscribe(wake_filter_, nullptr, listeners_.make(io_, [](std::optional<op_failure>) {}));
         } catch (const ::mqtt::exception&) {
         }
       }
@@ -502,6 +553,7 @@ class client::impl {
   std::vector<std::function<void()>> stop_waiters_;
   std::string retry_text_;
   std::string state_text_ = "connecting";
+  std::vector<std::string> refused_;  // filters the broker refused on the current connection
 };
 
 client::client(asio::io_context& io, const config::mqtt_config& cfg, std::string password, last_will will,
@@ -541,12 +593,12 @@ bool client::publish_and_forget(outgoing_message msg) {
     impl_->send_unobserved(msg);
     return true;
   }
-  std::string topic = msg.topic;
-  impl_->publish(msg, [topic](std::optional<std::string> error) {
-    if (error)
-      log::warning("mqtt.publish_failed", "topic=" + log::quote(topic) + " reason=" + log::quote(*error));
-  });
+  impl_->publish_logged(msg);
   return true;
+}
+
+std::vector<std::string> client::refused_subscriptions() const {
+  return impl_->refused_subscriptions();
 }
 
 }  // namespace lb::mqtt

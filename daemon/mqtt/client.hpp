@@ -21,7 +21,10 @@ namespace lb::mqtt {
 class client final : public publisher {
  public:
   struct handlers {
-    std::function<void()> on_connected;  // connected and every subscription acknowledged (SUBACK)
+    // Connected and every subscription answered (SUBACK), refused ones included: a filter the
+    // broker refuses is logged (mqtt.subscription_refused) and listed by refused_subscriptions(),
+    // and the link serves the others.
+    std::function<void()> on_connected;
     std::function<void(const std::string& cause)> on_lost;  // a link that was up is gone
     std::function<void(incoming_message&&)> on_message;
   };
@@ -60,7 +63,9 @@ class client final : public publisher {
   bool connected() const override;
   // `done` always runs later on the io thread, never inside this call: nullopt once paho reports
   // the message sent (QoS 0) or acknowledged (QoS 1), else why not ("the MQTT broker is not
-  // connected" when the link is not up; nothing was sent then).
+  // connected" when the link is not up; nothing was sent then). A QoS 1 publish the broker
+  // refuses (v5 PUBACK reason code 0x80 or more) fails with the reason's name and number,
+  // "not authorized (135)", and is logged as mqtt.publish_refused with its topic.
   void publish(outgoing_message msg, std::function<void(std::optional<std::string>)> done) override;
   // For the bridge's own messages (replies, availability, events). false: the link is not up and
   // nothing was sent; the caller holds or refuses the message. true: handed to paho; a later
@@ -69,8 +74,12 @@ class client final : public publisher {
   bool publish_and_forget(outgoing_message msg);
 
   // "connecting", "subscribing", "connected", "reconnecting in 2s after: …", "disconnecting",
-  // "disconnected".
+  // "disconnected"; "connected (refused: a/b c/d)" while the broker refuses some subscriptions.
   const std::string& state_text() const;
+
+  // The filters the broker refused (SUBACK reason code 0x80 or more) on the current connection;
+  // judged again at every connection.
+  std::vector<std::string> refused_subscriptions() const;
 
   // The longest a stop waits for the broker to take the final message and the DISCONNECT.
   static constexpr std::chrono::milliseconds stop_deadline{1500};

@@ -273,6 +273,9 @@ TEST_F(BridgeTest, AskCliPrintsTheReplyLikeTheNotebook) {
             std::string::npos)
       << out;
   EXPECT_NE(out.find("OK, I've turned on the lights.\n"), std::string::npos) << out;
+  // ask speaks as the source "cli", on a topic of its own.
+  EXPECT_EQ(observer_->messages_on("livebridge/prompt/cli").size(), 1u);
+  EXPECT_TRUE(bridge_->wait_for_log("source=cli", patience)) << bridge_->log();
 
   bridge_->signal(SIGTERM);
   ASSERT_EQ(bridge_->wait(5s), 0);

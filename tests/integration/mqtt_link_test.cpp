@@ -95,7 +95,7 @@ TEST_F(MqttLinkTest, AskPublishesItsPromptOnceAcrossABrokerRestart) {
   EXPECT_NE(asking->log().find("Heard: Slow question"), std::string::npos) << asking->log();
   flush_prompts();
   EXPECT_EQ(user_turns_saying(*server_, "Slow question"), 1u);
-  EXPECT_EQ(observer_->messages_on("livebridge/prompt").size(), 1u);  // only the flush's own
+  EXPECT_TRUE(observer_->messages_on("livebridge/prompt/cli").empty());  // ask did not send it again
 }
 
 TEST_F(MqttLinkTest, AskByVoicePublishesItsRecordingOnceAcrossABrokerRestart) {
@@ -158,7 +158,7 @@ TEST_F(MqttLinkTest, AskSurvivesAMalformedReply) {
   dir_.write("livebridge.yaml", config(seed_tools));
   auto asking = start_ask({"Question"}, "ask.log");
   const auto prompt = observer_->wait_for(
-      "livebridge/prompt", [](const seen_message&) { return true; }, patience);
+      "livebridge/prompt/cli", [](const seen_message&) { return true; }, patience);
   ASSERT_TRUE(prompt);
   const json id = json::parse(prompt->payload)["id"];
   observer_->publish("livebridge/reply",

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -163,16 +164,20 @@ int run(const std::vector<std::string>& argv, const std::string& log_file) {
   return p.wait(std::chrono::seconds(60)).value_or(-1);
 }
 
-mosquitto_broker::mosquitto_broker(const temp_dir& dir) : dir_(dir), port_(free_port()) {
+mosquitto_broker::mosquitto_broker(const temp_dir& dir, std::string access)
+    : dir_(dir), access_(std::move(access)), port_(free_port()) {
   start();
 }
 
 void mosquitto_broker::start() {
-  dir_.write("mosquitto.conf",
-             "listener " + std::to_string(port_) +
-                 " 127.0.0.1\nallow_anonymous true\npersistence false\nset_tcp_nodelay true\n"
-                 "log_dest stdout\n"
-                 "log_type error\nlog_type warning\nlog_type notice\n");
+  // Started as root, mosquitto would change to the user "mosquitto" and then fail to read the
+  // test's private files (a password file, an access list); as the test's own user it stays.
+  const passwd* self = ::getpwuid(::geteuid());
+  const std::string user = self != nullptr ? std::string("user ") + self->pw_name + "\n" : std::string();
+  dir_.write("mosquitto.conf", "listener " + std::to_string(port_) + " 127.0.0.1\n" + user + access_ +
+                                   "persistence false\nset_tcp_nodelay true\n"
+                                   "log_dest stdout\n"
+                                   "log_type error\nlog_type warning\nlog_type notice\n");
   proc_.emplace(std::vector<std::string>{"mosquitto", "-c", dir_.file("mosquitto.conf")},
                 dir_.file("mosquitto.log"));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

@@ -58,10 +58,12 @@ class process {
 // Runs a command to completion; returns its exit code.
 int run(const std::vector<std::string>& argv, const std::string& log_file = "/dev/null");
 
-// A private mosquitto on a free loopback port.
+// A private mosquitto on a free loopback port. `access`: the config lines that decide who may
+// connect and use which topic; anyone may, everything, by default. For example
+// "allow_anonymous false\npassword_file …\nacl_file …\n", or a plugin's lines.
 class mosquitto_broker {
  public:
-  explicit mosquitto_broker(const temp_dir& dir);
+  explicit mosquitto_broker(const temp_dir& dir, std::string access = "allow_anonymous true\n");
   std::uint16_t port() const { return port_; }
   std::string uri() const { return "tcp://127.0.0.1:" + std::to_string(port_); }
   std::string url() const { return "mqtt://127.0.0.1:" + std::to_string(port_); }
@@ -72,6 +74,7 @@ class mosquitto_broker {
 
  private:
   const temp_dir& dir_;
+  std::string access_;
   std::uint16_t port_;
   std::optional<process> proc_;
 };
