@@ -746,6 +746,127 @@ TEST_F(Secrets, AKeyFileThatIsADirectoryIsNamed) {
   EXPECT_EQ(r.errors[0], "live.api_key_file: cannot read " + (dir_ / "key").string() + ": Is a directory");
 }
 
+// --- the owner's PIN -----------------------------------------------------------------------------
+
+class PinSecret : public Secrets {
+ protected:
+  // A loopback Live URL needs no API key, so the PIN's errors are the only ones.
+  config cfg_with(const std::string& confirm, bool with_pin_file) {
+    auto r = load(std::string(R"(live:
+  model: m
+  url: ws://127.0.0.1:9000/ws
+tools:
+  - name: a
+    publish: {topic: t}
+  - name: unlock_front_door
+    publish: {topic: lock/set, payload: UNLOCK}
+    confirm: )") + confirm +
+                  "\n");
+    EXPECT_TRUE(r.cfg) << r.errors[0].to_string();
+    if (with_pin_file) r.cfg->trust.pin_file = (dir_ / "pin").string();
+    return *r.cfg;
+  }
+  std::function<const char*(const char*)> credentials() {
+    creds_ = (dir_ / "creds").string();
+    return [this](const char* n) -> const char* {
+      return std::string(n) == "CREDENTIALS_DIRECTORY" ? creds_.c_str() : nullptr;
+    };
+  }
+  static std::function<const char*(const char*)> no_environment() {
+    return [](const char*) -> const char* { return nullptr; };
+  }
+  const std::string needs_pin =
+      "test.yaml:9:5: tools[1].confirm: pin needs the owner's PIN: put it in the credential livebridge-pin "
+      "(LoadCredential=livebridge-pin:/etc/livebridge/pin) or name a file in trust.pin_file";
+  std::string creds_;
+};
+
+TEST_F(PinSecret, TheCredentialWinsOverThePinFile) {
+  write("creds/livebridge-pin", "2468\n");
+  write("pin", "1357\n");
+  const auto r = load_secrets(cfg_with("pin", true), credentials());
+  EXPECT_TRUE(r.errors.empty()) << r.errors[0];
+  EXPECT_EQ(r.value.pin, "2468");
+}
+
+TEST_F(PinSecret, AnEmptyCredentialIsNoPinAndThePinFileIsReadNext) {
+  write("creds/livebridge-pin", "\n");  // the packaged unit's SetCredential= fallback
+  write("pin", "1357\n");
+  const auto r = load_secrets(cfg_with("pin", true), credentials());
+  EXPECT_TRUE(r.errors.empty()) << r.errors[0];
+  EXPECT_EQ(r.value.pin, "1357");
+}
+
+TEST_F(PinSecret, APinToolWithoutAPinIsAnErrorThatSaysWhereThePinGoes) {
+  write("creds/livebridge-pin", "\n");
+  const auto from_unit = load_secrets(cfg_with("pin", false), credentials());
+  EXPECT_EQ(from_unit.errors, std::vector<std::string>{needs_pin});
+  const auto from_shell = load_secrets(cfg_with("pin", false), no_environment());
+  EXPECT_EQ(from_shell.errors, std::vector<std::string>{needs_pin});
+  // Without a PIN tool, no PIN is needed; an ack needs none either.
+  EXPECT_TRUE(load_secrets(cfg_with("ack", false), credentials()).errors.empty());
+  EXPECT_TRUE(load_secrets(cfg_with("none", false), no_environment()).errors.empty());
+}
+
+TEST_F(PinSecret, AStoredHashIsAcceptedInPlaceOfThePin) {
+  write("creds/livebridge-pin", "pbkdf2-sha256$600000$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo\n");
+  const auto r = load_secrets(cfg_with("pin", false), credentials());
+  EXPECT_TRUE(r.errors.empty()) << r.errors[0];
+  EXPECT_EQ(r.value.pin, "pbkdf2-sha256$600000$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo");
+}
+
+TEST_F(PinSecret, AMalformedPinIsAnErrorThatNeverShowsIt) {
+  const std::string expected_credential =
+      "credential livebridge-pin: expected a PIN of 4 to 12 digits, or a stored hash beginning "
+      "\"pbkdf2-sha256$\" "
+      "(the content is not shown)";
+  for (const std::string pin :
+       {"123", "1234567890123", "12a4", "12 34", "\xef\xbc\x91\xef\xbc\x92\xef\xbc\x93\xef\xbc\x94",
+        "pbkdf2-sha256$", "pbkdf2-sha256$abc def", "sha256$abcdef", "hunter2hunter2"}) {
+    write("creds/livebridge-pin", pin + "\n");
+    const auto r = load_secrets(cfg_with("pin", false), credentials());
+    // The only error: not also "needs the owner's PIN", which would send the owner looking elsewhere.
+    EXPECT_EQ(r.errors, std::vector<std::string>{expected_credential}) << pin;
+    EXPECT_EQ(r.value.pin, "") << pin;
+  }
+  // Without any PIN tool a malformed PIN is still an error: it is a mistake either way.
+  write("pin", "98765x\n");
+  const auto r = load_secrets(cfg_with("none", true), no_environment());
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(
+      r.errors[0],
+      "trust.pin_file: expected a PIN of 4 to 12 digits, or a stored hash beginning \"pbkdf2-sha256$\" (the "
+      "content is not shown)");
+  EXPECT_EQ(r.errors[0].find("98765"), std::string::npos);
+}
+
+TEST_F(PinSecret, FourAndTwelveDigitsAreTheLimits) {
+  for (const std::string pin : {"0000", "123456789012"}) {
+    write("pin", pin);
+    const auto r = load_secrets(cfg_with("pin", true), no_environment());
+    EXPECT_TRUE(r.errors.empty()) << pin << ": " << r.errors[0];
+    EXPECT_EQ(r.value.pin, pin);
+  }
+}
+
+TEST_F(PinSecret, AnUnreadableOrEmptyPinFileIsNamed) {
+  const auto missing = load_secrets(cfg_with("pin", true), no_environment());
+  EXPECT_EQ(missing.errors,
+            std::vector<std::string>{"trust.pin_file: cannot read " + (dir_ / "pin").string() +
+                                     ": No such file or directory"});
+  write("pin", "\n");
+  const auto empty = load_secrets(cfg_with("none", true), no_environment());
+  EXPECT_EQ(empty.errors,
+            std::vector<std::string>{"trust.pin_file: " + (dir_ / "pin").string() + " is empty"});
+  // A credential that exists but cannot be read is not a reason to look elsewhere.
+  std::filesystem::create_directories(dir_ / "creds" / "livebridge-pin");
+  write("pin", "1357\n");
+  const auto unreadable = load_secrets(cfg_with("pin", true), credentials());
+  EXPECT_EQ(unreadable.errors,
+            std::vector<std::string>{"cannot read " + (dir_ / "creds" / "livebridge-pin").string() +
+                                     ": Is a directory"});
+}
+
 TEST(Config, ShippedExamplesAreValid) {
   int checked = 0;
   for (const auto& entry : std::filesystem::directory_iterator(LIVEBRIDGE_SOURCE_DIR "/config/examples")) {
