@@ -867,16 +867,45 @@ TEST_F(PinSecret, AnUnreadableOrEmptyPinFileIsNamed) {
                                      ": Is a directory"});
 }
 
-TEST(Config, ShippedExamplesAreValid) {
+// Each shipped config loads, and its secrets too when the owner has put a key and a PIN where the
+// packaged unit finds them.
+TEST_F(Secrets, ShippedExamplesAreValid) {
+  write("creds/gemini-api-key", "test-key\n");
+  write("creds/livebridge-pin", "4711\n");
+  const std::string creds = (dir_ / "creds").string();
+  const auto env = [&](const char* n) -> const char* {
+    return std::string(n) == "CREDENTIALS_DIRECTORY" ? creds.c_str() : nullptr;
+  };
   int checked = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(LIVEBRIDGE_SOURCE_DIR "/config/examples")) {
-    const auto r = load_file(entry.path().string());
-    EXPECT_TRUE(r.cfg) << entry.path() << ": " << (r.errors.empty() ? "" : r.errors[0].to_string());
+  std::vector<std::filesystem::path> files{LIVEBRIDGE_SOURCE_DIR "/config/livebridge.yaml"};
+  for (const auto& entry : std::filesystem::directory_iterator(LIVEBRIDGE_SOURCE_DIR "/config/examples"))
+    files.push_back(entry.path());
+  for (const auto& file : files) {
+    const auto r = load_file(file.string());
+    ASSERT_TRUE(r.cfg) << file << ": " << (r.errors.empty() ? "" : r.errors[0].to_string());
+    const auto s = load_secrets(*r.cfg, env);
+    EXPECT_TRUE(s.errors.empty()) << file << ": " << (s.errors.empty() ? "" : s.errors[0]);
     ++checked;
   }
-  const auto main_example = load_file(LIVEBRIDGE_SOURCE_DIR "/config/livebridge.yaml");
-  EXPECT_TRUE(main_example.cfg) << (main_example.errors.empty() ? "" : main_example.errors[0].to_string());
-  EXPECT_GE(checked, 4);
+  EXPECT_GE(checked, 10);
+}
+
+// The lock example's unlock needs a PIN: without one, the start fails and says where it goes.
+TEST_F(Secrets, TheLockExampleRefusesToStartWithoutAPin) {
+  write("creds/gemini-api-key", "test-key\n");
+  write("creds/livebridge-pin", "\n");
+  const std::string creds = (dir_ / "creds").string();
+  const std::string file = LIVEBRIDGE_SOURCE_DIR "/config/examples/front-door-lock.yaml";
+  const auto r = load_file(file);
+  ASSERT_TRUE(r.cfg) << (r.errors.empty() ? "" : r.errors[0].to_string());
+  const auto s = load_secrets(*r.cfg, [&](const char* n) -> const char* {
+    return std::string(n) == "CREDENTIALS_DIRECTORY" ? creds.c_str() : nullptr;
+  });
+  ASSERT_EQ(s.errors.size(), 1u);
+  EXPECT_TRUE(s.errors[0].starts_with(file + ":")) << s.errors[0];
+  EXPECT_NE(s.errors[0].find(".confirm: pin needs the owner's PIN: put it in the credential livebridge-pin"),
+            std::string::npos)
+      << s.errors[0];
 }
 
 TEST(Config, SchedulingNeedsANonBlockingFunctionAndAKnownValue) {
