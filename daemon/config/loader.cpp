@@ -13,6 +13,7 @@
 #include <span>
 #include <sstream>
 #include <utility>
+#include <variant>
 
 #include <yaml-cpp/yaml.h>
 
@@ -226,16 +227,28 @@ class reader {
     out = v.get<bool>();
   }
 
+  // "file:line:col" of a node, as diagnostics print it, for problems found after loading.
+  std::string position(const YAML::Node& at) const {
+    const auto [line, column] = line_and_column(at);
+    return line > 0 ? file_ + ":" + std::to_string(line) + ":" + std::to_string(column) : file_;
+  }
+
   load_result& result() { return result_; }
   const std::string& file() const { return file_; }
 
  private:
-  void add(std::vector<diagnostic>& list, const YAML::Node& at, const std::string& path,
-           std::string message) {
+  // 1-based; 0 and 0 when the node has no position.
+  static std::pair<int, int> line_and_column(const YAML::Node& at) {
     // Mark() throws for a node looked up under a missing key; such a problem has no position.
     const YAML::Mark m = at.IsDefined() ? at.Mark() : YAML::Mark::null_mark();
     const bool has_mark = m.line >= 0 && !m.is_null();
-    list.push_back({file_, has_mark ? m.line + 1 : 0, has_mark ? m.column + 1 : 0, path, std::move(message)});
+    return {has_mark ? m.line + 1 : 0, has_mark ? m.column + 1 : 0};
+  }
+
+  void add(std::vector<diagnostic>& list, const YAML::Node& at, const std::string& path,
+           std::string message) {
+    const auto [line, column] = line_and_column(at);
+    list.push_back({file_, line, column, path, std::move(message)});
   }
 
   std::string file_;
@@ -460,6 +473,30 @@ void read_mqtt(reader& r, const YAML::Node& n, mqtt_config& mqtt) {
   r.read_bool(n, path, "events", mqtt.events);
 }
 
+void read_trust(reader& r, const YAML::Node& n, trust_config& trust) {
+  const std::string path = "trust";
+  if (!r.expect_map(n, path)) return;
+  r.check_keys(n, path,
+               {"pin_file", "confirm_timeout", "pin_attempts", "lockout", "loop_guard", "transcript_grace",
+                "dry_run", "audit"});
+  r.read_optional_string(n, path, "pin_file", trust.pin_file);
+  r.read_duration(n, path, "confirm_timeout", trust.confirm_timeout, 1ms, 3600s);
+  r.read_integer(n, path, "pin_attempts", trust.pin_attempts, 1, 100);
+  r.read_duration(n, path, "lockout", trust.lockout, 1s, 24h);
+  r.read_integer(n, path, "loop_guard", trust.loop_guard, 1, 1000);
+  r.read_duration(n, path, "transcript_grace", trust.transcript_grace, 0ms, 10s);
+  r.read_bool(n, path, "dry_run", trust.dry_run);
+  if (const YAML::Node a = n["audit"]) {
+    const std::string apath = "trust.audit";
+    if (r.expect_map(a, apath)) {
+      r.check_keys(a, apath, {"directory", "max_bytes", "keep_files"});
+      r.read_optional_string(a, apath, "directory", trust.audit.directory);
+      r.read_integer(a, apath, "max_bytes", trust.audit.max_bytes, 4096, 1LL << 30);
+      r.read_integer(a, apath, "keep_files", trust.audit.keep_files, 0, 1000);
+    }
+  }
+}
+
 // The schema as far as it could be read: a property whose own schema has errors is still declared
 // (with what could be read of it), so that `required` and the placeholders naming it are not
 // reported as well. Errors are reported through `r`, whose result then holds no config, so a
@@ -607,7 +644,7 @@ std::optional<tools::json_template> read_json_template(reader& r, const YAML::No
 }
 
 void read_publish(reader& r, const YAML::Node& n, const std::string& path, const placeholder_scope& scope,
-                  tools::tool_spec& tool) {
+                  const std::string& topic_prefix, tools::tool_spec& tool) {
   if (!r.expect_map(n, path)) return;
   r.check_keys(n, path, {"topic", "payload", "qos", "retain"});
   tools::publish_spec p;
@@ -615,6 +652,13 @@ void read_publish(reader& r, const YAML::Node& n, const std::string& path, const
   if (topic) {
     if (topic->source().find_first_of("+#") != std::string::npos) {
       r.error(n["topic"], r.join(path, "topic"), "a publish topic may not contain wildcards");
+    }
+    // A tool that publishes there could answer livebridge's own confirmation requests or feed it
+    // prompts. A topic with placeholders is checked when it is rendered.
+    if (!topic->has_variables() && topic->source().starts_with(topic_prefix + "/")) {
+      r.error(n["topic"], r.join(path, "topic"),
+              "\"" + topic->source() + "\" is under mqtt.topic_prefix \"" + topic_prefix +
+                  "\": livebridge's own topics (confirmations, prompts) cannot be a tool's command topic");
     }
     p.topic = std::move(*topic);
   }
@@ -696,9 +740,236 @@ void read_ack(reader& r, const YAML::Node& n, const std::string& path, const pla
   r.read_duration(n, path, "timeout", ack.timeout, 100ms, 600s);
 }
 
-void read_tool(reader& r, const YAML::Node& n, const std::string& path, std::vector<tools::tool_spec>& out) {
+// "6/min": at most N carried-out calls per second, minute, hour or day.
+std::variant<tools::rate_limit, std::string> parse_rate_limit(std::string_view text) {
+  static constexpr std::size_t max_calls = 100'000;
+  static constexpr std::pair<std::string_view, milliseconds> periods[] = {
+      {"s", 1s}, {"sec", 1s},  {"second", 1s}, {"min", 60s}, {"minute", 60s},
+      {"h", 1h}, {"hour", 1h}, {"d", 24h},     {"day", 24h}};
+  const std::string shape =
+      "expected calls per period such as \"6/min\" (N/s, N/min, N/h or N/d; also sec, second, minute, hour, "
+      "day)";
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos) return shape;
+  const std::string_view count = text.substr(0, slash);
+  const std::string_view unit = text.substr(slash + 1);
+  std::size_t calls = 0;
+  const auto [end, ec] = std::from_chars(count.data(), count.data() + count.size(), calls);
+  if (count.empty() || end != count.data() + count.size() ||
+      (ec != std::errc{} && ec != std::errc::result_out_of_range)) {
+    return shape;
+  }
+  const auto period =
+      std::find_if(std::begin(periods), std::end(periods), [&](const auto& p) { return p.first == unit; });
+  if (period == std::end(periods)) return shape;
+  if (ec == std::errc::result_out_of_range || calls < 1 || calls > max_calls) {
+    return "the number of calls must be between 1 and " + std::to_string(max_calls);
+  }
+  return tools::rate_limit{calls, period->second};
+}
+
+// "07:00-22:00": local wall-clock minutes; the end may be earlier than the start (past midnight).
+std::variant<tools::daily_window, std::string> parse_daily_window(std::string_view text) {
+  const auto minute_of_day = [](std::string_view hhmm) -> std::optional<int> {
+    if (hhmm.size() != 5 || hhmm[2] != ':') return std::nullopt;
+    for (const std::size_t i : {0u, 1u, 3u, 4u}) {
+      if (!std::isdigit(static_cast<unsigned char>(hhmm[i]))) return std::nullopt;
+    }
+    const int hours = (hhmm[0] - '0') * 10 + (hhmm[1] - '0');
+    const int minutes = (hhmm[3] - '0') * 10 + (hhmm[4] - '0');
+    if (hours > 23 || minutes > 59) return std::nullopt;
+    return hours * 60 + minutes;
+  };
+  const auto from = minute_of_day(text.substr(0, 5));
+  const auto to = text.size() == 11 && text[5] == '-' ? minute_of_day(text.substr(6)) : std::nullopt;
+  if (!from || !to) return "expected a daily window such as \"07:00-22:00\" (HH:MM-HH:MM, 24-hour clock)";
+  if (*from == *to) {
+    return "starts and ends at the same minute; leave allowed_hours out to allow every hour";
+  }
+  return tools::daily_window{*from, *to};
+}
+
+// A key's own node (its position), not its value's.
+YAML::Node key_node(const YAML::Node& map, const char* key) {
+  for (const auto& kv : map) {
+    if (kv.first.IsScalar() && kv.first.Scalar() == key) return kv.first;
+  }
+  return map[key];
+}
+
+std::string number_text(double d) {
+  return tools::value_to_text(json(d));
+}
+
+// Bounds the bridge enforces on numeric arguments, beyond the range the model is told about.
+void read_bounds(reader& r, const YAML::Node& n, const std::string& path, const placeholder_scope& scope,
+                 tools::guard_spec& guard) {
   if (!r.expect_map(n, path)) return;
-  r.check_keys(n, path, {"name", "description", "parameters", "publish", "ack", "behavior", "scheduling"});
+  for (const auto& kv : n) {
+    if (!kv.first.IsScalar()) continue;  // reported by structure_check
+    const std::string name = kv.first.Scalar();
+    const std::string bpath = r.join(path, name);
+    const YAML::Node b = kv.second;
+    if (!r.expect_map(b, bpath)) continue;
+    r.check_keys(b, bpath, {"minimum", "maximum"});
+    tools::argument_bound bound{name, std::nullopt, std::nullopt};
+    for (const char* key : {"minimum", "maximum"}) {
+      if (const YAML::Node v = b[key]) {
+        const json number = v.IsScalar() ? scalar_to_json(v) : json(nullptr);
+        if (!number.is_number()) {
+          r.error(v, r.join(bpath, key), "expected a number, found " + describe(v));
+        } else {
+          (std::string_view(key) == "minimum" ? bound.minimum : bound.maximum) = number.get<double>();
+        }
+      }
+    }
+    if (b.size() == 0) r.error(b, bpath, "expected minimum, maximum or both");
+    if (bound.minimum && bound.maximum && *bound.minimum > *bound.maximum) {
+      r.error(b["minimum"], r.join(bpath, "minimum"), "is greater than maximum");
+    }
+    const tools::param_schema* p = scope.parameters ? scope.parameters->property(name) : nullptr;
+    if (scope.parameters_unreadable) {
+      // Already reported; there is nothing to check the name against.
+    } else if (p == nullptr) {
+      r.error(kv.first, bpath, "\"" + name + "\" is not a declared parameter of " + scope.tool_name);
+    } else if (p->type != tools::value_type::number && p->type != tools::value_type::integer) {
+      r.error(kv.first, bpath,
+              "only number and integer parameters have bounds; " + name + " is of type " +
+                  std::string(tools::type_name(p->type)));
+    } else if ((bound.minimum && p->maximum && *bound.minimum > *p->maximum) ||
+               (bound.maximum && p->minimum && *bound.maximum < *p->minimum)) {
+      std::string range;
+      if (p->minimum) range += "minimum " + number_text(*p->minimum);
+      if (p->maximum)
+        range += (range.empty() ? "" : ", ") + std::string("maximum ") + number_text(*p->maximum);
+      r.error(b, bpath,
+              "no value within the parameter's own range (" + range +
+                  ") passes this bound: every call would be refused");
+    } else {
+      // Looser than the schema: the model is never allowed past the schema anyway.
+      if (bound.minimum && p->minimum && *bound.minimum <= *p->minimum) {
+        r.warning(b["minimum"], r.join(bpath, "minimum"),
+                  "is not above the parameter's own minimum " + number_text(*p->minimum) +
+                      ", so it never refuses a call");
+      }
+      if (bound.maximum && p->maximum && *bound.maximum >= *p->maximum) {
+        r.warning(b["maximum"], r.join(bpath, "maximum"),
+                  "is not below the parameter's own maximum " + number_text(*p->maximum) +
+                      ", so it never refuses a call");
+      }
+    }
+    guard.bounds.push_back(std::move(bound));
+  }
+}
+
+// Prompt sources: the last level of <prefix>/prompt/<source>; "default" is <prefix>/prompt itself,
+// "voice" the microphone stream, "cli" `livebridge ask`.
+void read_sources(reader& r, const YAML::Node& n, const std::string& path, tools::guard_spec& guard) {
+  if (!n.IsSequence()) {
+    r.error(n, path, "expected a list of prompt sources such as [default, kitchen], found " + describe(n));
+    return;
+  }
+  if (n.size() == 0) {
+    r.error(n, path, "expected at least one source; leave sources out to allow every source");
+    return;
+  }
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    const YAML::Node item = n[i];
+    const std::string ipath = path + "[" + std::to_string(i) + "]";
+    const std::string name = item.IsScalar() ? item.Scalar() : "";
+    const bool valid = !name.empty() && name.size() <= 64 &&
+                       std::all_of(name.begin(), name.end(),
+                                   [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-'; });
+    if (!valid) {
+      r.error(item, ipath, "a prompt source is 1 to 64 letters, digits, '_' or '-', found " + describe(item));
+    } else if (std::find(guard.sources.begin(), guard.sources.end(), name) != guard.sources.end()) {
+      r.error(item, ipath, "\"" + name + "\" is listed twice");
+    } else {
+      guard.sources.push_back(name);
+    }
+  }
+}
+
+void read_query(reader& r, const YAML::Node& n, const std::string& path, const placeholder_scope& scope,
+                tools::tool_spec& tool) {
+  if (!r.expect_map(n, path)) return;
+  r.check_keys(n, path, {"topic"});
+  tools::query_spec q;
+  if (auto topic = read_text_template(r, n, path, "topic", scope)) {
+    if (topic->source().find_first_of("+#") != std::string::npos) {
+      r.error(n["topic"], r.join(path, "topic"), "a query topic may not contain wildcards");
+    }
+    q.topic = std::move(*topic);
+  }
+  tool.query = std::move(q);
+}
+
+// What the bridge demands before it carries out a call (tool_spec.hpp's guard_spec).
+void read_guard(reader& r, const YAML::Node& n, const std::string& path, const placeholder_scope& scope,
+                tools::tool_spec& tool) {
+  tools::guard_spec& guard = tool.guard;
+  const bool query = static_cast<bool>(n["query"]);
+  if (query) {
+    // A query publishes nothing: there is nothing to confirm, limit or rehearse.
+    for (const char* key : {"confirm", "confirm_message", "rate_limit", "dry_run"}) {
+      if (const YAML::Node v = n[key]) {
+        r.error(
+            v, r.join(path, key),
+            "a query tool publishes nothing; " + std::string(key) + " applies only to tools that publish");
+      }
+    }
+  } else {
+    bool confirm_known = false;
+    if (n["confirm"]) {
+      confirm_known = r.read_choice<tools::confirmation>(n, path, "confirm", tools::confirmation_spellings,
+                                                         guard.confirm);
+      guard.confirm_origin = r.position(key_node(n, "confirm"));
+    }
+    if (n["confirm_message"]) {
+      if (auto t = read_text_template(r, n, path, "confirm_message", scope)) {
+        if (t->source().empty()) {
+          r.error(n["confirm_message"], r.join(path, "confirm_message"),
+                  "is empty; leave it out to ask with the description");
+        }
+        guard.confirm_message = std::move(*t);
+      }
+      // An unreadable confirm is reported already; its message is not reported again.
+      if (!n["confirm"] || (confirm_known && guard.confirm == tools::confirmation::none)) {
+        r.error(n["confirm_message"], r.join(path, "confirm_message"),
+                "applies only with confirm: ack or pin");
+      }
+    }
+    std::string text;
+    if (r.read_string(n, path, "rate_limit", text)) {
+      auto parsed = parse_rate_limit(text);
+      if (auto* msg = std::get_if<std::string>(&parsed)) {
+        r.error(n["rate_limit"], r.join(path, "rate_limit"), *msg + ", found " + describe(n["rate_limit"]));
+      } else {
+        guard.rate = std::get<tools::rate_limit>(parsed);
+      }
+    }
+    r.read_bool(n, path, "dry_run", guard.dry_run);
+  }
+  std::string hours;
+  if (r.read_string(n, path, "allowed_hours", hours)) {
+    auto parsed = parse_daily_window(hours);
+    if (auto* msg = std::get_if<std::string>(&parsed)) {
+      r.error(n["allowed_hours"], r.join(path, "allowed_hours"),
+              *msg + ", found " + describe(n["allowed_hours"]));
+    } else {
+      guard.allowed_hours = std::get<tools::daily_window>(parsed);
+    }
+  }
+  if (const YAML::Node b = n["bounds"]) read_bounds(r, b, r.join(path, "bounds"), scope, guard);
+  if (const YAML::Node s = n["sources"]) read_sources(r, s, r.join(path, "sources"), guard);
+}
+
+void read_tool(reader& r, const YAML::Node& n, const std::string& path, const std::string& topic_prefix,
+               std::vector<tools::tool_spec>& out) {
+  if (!r.expect_map(n, path)) return;
+  r.check_keys(n, path,
+               {"name", "description", "parameters", "publish", "ack", "behavior", "scheduling", "confirm",
+                "confirm_message", "rate_limit", "allowed_hours", "bounds", "sources", "dry_run", "query"});
   tools::tool_spec tool;
   r.read_choice<tools::behavior>(n, path, "behavior", tools::behavior_spellings, tool.behavior);
   if (r.read_choice<tools::scheduling>(n, path, "scheduling", tools::scheduling_spellings, tool.scheduling) &&
@@ -729,19 +1000,31 @@ void read_tool(reader& r, const YAML::Node& n, const std::string& path, std::vec
   const placeholder_scope scope{tool.name, tool.parameters ? &*tool.parameters : nullptr,
                                 parameters_unreadable};
   const YAML::Node publish = n["publish"];
-  if (!publish) {
+  if (const YAML::Node query = n["query"]) {
+    read_query(r, query, r.join(path, "query"), scope, tool);
+    if (publish) {
+      r.error(publish, r.join(path, "publish"),
+              "a query tool publishes nothing; give either query (to read a state) or publish (to act)");
+    }
+    if (const YAML::Node ack = n["ack"]) {
+      r.error(ack, r.join(path, "ack"),
+              "a query tool answers from the latest message on query.topic and waits for no acknowledgement");
+    }
+  } else if (!publish) {
     r.error(n, r.join(path, "publish"), "required key is missing");
   } else if (publish.IsSequence()) {
     if (publish.size() == 0) r.error(publish, r.join(path, "publish"), "expected at least one message");
     for (std::size_t i = 0; i < publish.size(); ++i) {
-      read_publish(r, publish[i], r.join(path, "publish[" + std::to_string(i) + "]"), scope, tool);
+      read_publish(r, publish[i], r.join(path, "publish[" + std::to_string(i) + "]"), scope, topic_prefix,
+                   tool);
     }
   } else {
-    read_publish(r, publish, r.join(path, "publish"), scope, tool);
+    read_publish(r, publish, r.join(path, "publish"), scope, topic_prefix, tool);
   }
-  if (const YAML::Node ack = n["ack"]) {
+  if (const YAML::Node ack = n["ack"]; ack && !n["query"]) {
     read_ack(r, ack, r.join(path, "ack"), scope, tool);
   }
+  read_guard(r, n, path, scope, tool);
   if (tool.ack.style == tools::ack_style::rpc) {
     bool carries_id = false;
     for (const auto& p : tool.publish) carries_id = carries_id || p.payload.names().contains("call.id");
@@ -790,19 +1073,20 @@ load_result load_text(std::string_view yaml, const std::string& source_name) {
     return std::move(r.result());
   }
   if (!structure_check(r).walk(root, "")) return std::move(r.result());
-  r.check_keys(root, "", {"live", "mqtt", "tools"});
+  r.check_keys(root, "", {"live", "mqtt", "trust", "tools"});
   if (const YAML::Node live = root["live"]) {
     read_live(r, live, cfg.live);
   } else {
     r.error(root, "live", "required key is missing (it holds at least live.model)");
   }
   if (const YAML::Node mqtt = root["mqtt"]) read_mqtt(r, mqtt, cfg.mqtt);
+  if (const YAML::Node trust = root["trust"]) read_trust(r, trust, cfg.trust);
   if (const YAML::Node tools = root["tools"]) {
     if (!tools.IsSequence()) {
       r.error(tools, "tools", "expected a list of tools, found " + describe(tools));
     } else {
       for (std::size_t i = 0; i < tools.size(); ++i)
-        read_tool(r, tools[i], "tools[" + std::to_string(i) + "]", cfg.tools);
+        read_tool(r, tools[i], "tools[" + std::to_string(i) + "]", cfg.mqtt.topic_prefix, cfg.tools);
     }
   }
   load_result result = std::move(r.result());

@@ -2,12 +2,14 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include "common/url.hpp"
 
@@ -45,6 +47,18 @@ std::optional<std::string> read_nonempty_secret_file(const std::string& path, st
 bool exists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
+}
+
+// The shape of what may stand for the owner's PIN: the PIN itself, or a stored hash of it. Only the
+// shape is checked here; the content is never echoed in an error.
+bool well_formed_pin(const std::string& pin) {
+  constexpr std::string_view hash_prefix = "pbkdf2-sha256$";
+  if (pin.starts_with(hash_prefix)) {
+    return pin.size() > hash_prefix.size() &&
+           std::all_of(pin.begin(), pin.end(), [](unsigned char c) { return c > ' ' && c < 0x7f; });
+  }
+  return pin.size() >= 4 && pin.size() <= 12 &&
+         std::all_of(pin.begin(), pin.end(), [](unsigned char c) { return c >= '0' && c <= '9'; });
 }
 
 }  // namespace
@@ -120,6 +134,47 @@ secrets_result load_secrets(const config& cfg, const std::function<const char*(c
       out.value.mqtt_password = *pw;
     } else {
       out.errors.push_back("mqtt.password_file: " + error);
+    }
+  }
+
+  // The PIN: the credential, else trust.pin_file. The packaged unit falls back to a newline-only
+  // credential (SetCredential=livebridge-pin:\n) while /etc/livebridge/pin does not exist: that is
+  // "no PIN here", and trust.pin_file is looked at next.
+  std::string pin_source;
+  bool pin_unreadable = false;
+  if (!credentials.empty() && exists(credentials + "/livebridge-pin")) {
+    if (auto pin = read_secret_file(credentials + "/livebridge-pin", error)) {
+      out.value.pin = *pin;
+      pin_source = "credential livebridge-pin";
+    } else {
+      out.errors.push_back(error);
+      pin_unreadable = true;
+    }
+  }
+  if (out.value.pin.empty() && !pin_unreadable && cfg.trust.pin_file) {
+    if (auto pin = read_nonempty_secret_file(*cfg.trust.pin_file, error)) {
+      out.value.pin = *pin;
+      pin_source = "trust.pin_file";
+    } else {
+      out.errors.push_back("trust.pin_file: " + error);
+      pin_unreadable = true;
+    }
+  }
+  if (!out.value.pin.empty() && !well_formed_pin(out.value.pin)) {
+    out.errors.push_back(pin_source +
+                         ": expected a PIN of 4 to 12 digits, or a stored hash beginning \"pbkdf2-sha256$\" "
+                         "(the content is not shown)");
+    out.value.pin.clear();
+    pin_unreadable = true;
+  }
+  // A tool that needs a PIN never runs without one: no silent fallback to a weaker confirmation.
+  if (out.value.pin.empty() && !pin_unreadable) {
+    for (std::size_t i = 0; i < cfg.tools.size(); ++i) {
+      if (cfg.tools[i].guard.confirm != tools::confirmation::pin) continue;
+      out.errors.push_back(
+          cfg.tools[i].guard.confirm_origin + ": tools[" + std::to_string(i) +
+          "].confirm: pin needs the owner's PIN: put it in the credential livebridge-pin "
+          "(LoadCredential=livebridge-pin:/etc/livebridge/pin) or name a file in trust.pin_file");
     }
   }
   return out;
