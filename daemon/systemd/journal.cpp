@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstring>
 
 #include "common/json_access.hpp"
@@ -54,9 +55,9 @@ int journal_socket() {
 journal_fields audit_journal_fields(const json& record) {
   journal_fields fields;
   if (!record.is_object()) return fields;
-  const bool warn =
-      string_member(record, "decision") == "refused" ||
-      (record.contains("ok") && record.find("ok")->is_boolean() && !record.find("ok")->get<bool>());
+  const auto ok = record.find("ok");
+  const bool failed = ok != record.end() && ok->is_boolean() && !ok->get<bool>();
+  const bool warn = failed || string_member(record, "decision") == "refused";
   fields.emplace_back("MESSAGE", bounded("audit: " + trust::audit_summary(record), 1024));
   fields.emplace_back("PRIORITY", warn ? "4" : "6");
   fields.emplace_back("SYSLOG_IDENTIFIER", "livebridge");

@@ -78,7 +78,7 @@ std::string now_rfc3339() {
   const std::time_t secs = static_cast<std::time_t>(ms / 1000);
   std::tm t{};
   ::gmtime_r(&secs, &t);
-  char buf[96];  // room for any int the compiler thinks tm could hold
+  char buf[96];  // tm's fields are ints: room for the widest the format warning assumes
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.tm_year + 1900, t.tm_mon + 1,
                 t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, static_cast<int>(ms % 1000));
   return buf;

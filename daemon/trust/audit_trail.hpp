@@ -14,6 +14,8 @@
 //   - Removing the newest lines (truncating the file) leaves a shorter chain that is intact, and
 //     an edit of the very last line has no following line to contradict it. Neither can be seen
 //     from the files alone.
+//   - Lines are not fsync'd one by one: a power cut can lose the newest records, which then
+//     looks like the truncation above.
 //   - Once the oldest file is deleted by rotation, the first kept record's prev points at a line
 //     that no longer exists: the chain is anchored there and checked from there on.
 // journald holds a second copy of each record (systemd/journal.hpp), out of the reach of the
