@@ -392,7 +392,7 @@ std::optional<std::string> audit_trail::rotate() {
   // Everything at or beyond the last kept place goes: also files left from a larger keep_files,
   // which would otherwise sit before the renamed ones and break the chain's order.
   for (const std::size_t index : std::get<std::vector<std::size_t>>(listed)) {
-    if (index < std::max<std::size_t>(keep, 1) && !(keep == 0 && index == 0)) continue;
+    if (index < keep) continue;  // with keep_files 0, audit.jsonl itself goes
     const std::string path = path_of(dir, index);
     if (::unlink(path.c_str()) != 0 && errno != ENOENT)
       return "cannot delete " + path + ": " + errno_text(errno);
