@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "app/ask.hpp"
+#include "app/audit_cli.hpp"
 #include "app/daemon.hpp"
 #include "app/preflight.hpp"
 #include "audio/wav.hpp"
@@ -35,6 +36,8 @@ void usage(std::FILE* to) {
       "       livebridge ask [--config PATH] [--timeout 60s] [--json] --wav FILE\n"
       "                                                               send a recorded prompt (16 kHz mono "
       "WAV)\n"
+      "       livebridge audit [--config PATH] [--since 1h] [--json]    print the audit trail\n"
+      "       livebridge audit [--config PATH] --verify                check the audit trail's chain\n"
       "       livebridge --version\n"
       "LEVEL: error, warning, notice, info (default), debug. Default config: %s\n",
       default_config);
@@ -50,6 +53,8 @@ struct options {
   std::string wav_file;
   bool log_level_given = false;
   bool dry_run = false;
+  bool audit = false;
+  lb::app::audit_cli_options audit_options;
 };
 
 // Returns an exit code when the process should end right away.
@@ -100,8 +105,22 @@ std::optional<int> parse_args(int argc, char** argv, options& o) {
       o.wav_file = *v;
     } else if (arg == "--json" && o.ask) {
       o.ask_json = true;
-    } else if (arg == "ask" && !o.ask && o.words.empty()) {
+    } else if (arg == "--since" && o.audit) {
+      auto v = value("--since");
+      auto d = v ? lb::app::parse_since(*v) : std::nullopt;
+      if (!d) {
+        std::fprintf(stderr, "livebridge audit: --since takes a duration such as 30m, 1h or 2d\n");
+        return exit_usage;
+      }
+      o.audit_options.since = *d;
+    } else if (arg == "--json" && o.audit) {
+      o.audit_options.json = true;
+    } else if (arg == "--verify" && o.audit) {
+      o.audit_options.verify = true;
+    } else if (arg == "ask" && !o.ask && !o.audit && o.words.empty()) {
       o.ask = true;
+    } else if (arg == "audit" && !o.ask && !o.audit) {
+      o.audit = true;
     } else if (o.ask && (arg.empty() || arg[0] != '-' || !o.words.empty())) {
       o.words.push_back(arg);
     } else {
@@ -116,6 +135,11 @@ std::optional<int> parse_args(int argc, char** argv, options& o) {
   }
   if (o.ask && o.words.empty() && o.wav_file.empty()) {
     std::fprintf(stderr, "livebridge ask: what should I ask? (livebridge ask \"Turn on the lights\")\n");
+    return exit_usage;
+  }
+  if (o.audit_options.verify && (o.audit_options.since || o.audit_options.json)) {
+    std::fprintf(stderr,
+                 "livebridge audit: --verify checks the whole trail and takes no --since or --json\n");
     return exit_usage;
   }
   return std::nullopt;
@@ -134,6 +158,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "<3>%s: %zu error(s); nothing was started\n", opts.config_path.c_str(),
                  loaded.errors.size());
     return exit_config;
+  }
+  if (opts.audit) {
+    // Reading the trail needs no secrets: root reads it from a shell without the API key.
+    if (!opts.log_level_given) lb::log::set_level(lb::log::level::warning);
+    return lb::app::run_audit(*loaded.cfg, opts.audit_options);
   }
   auto secrets = lb::config::load_secrets(*loaded.cfg);
   if (!secrets.errors.empty()) {
