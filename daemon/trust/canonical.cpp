@@ -1,9 +1,9 @@
 #include "trust/canonical.hpp"
 
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <utility>
+#include <functional>
+#include <type_traits>
 #include <vector>
 
 #include "common/json_text.hpp"
@@ -44,27 +44,19 @@ void append_scalar(std::string& out, const json& v) {
   }
 }
 
-// A container being written: its members (in output order) and how many are done.
+// Object members come out in the map's order, which is bytewise (std::less<> on std::string
+// compares as unsigned char): no sorting needed, and none to forget.
+static_assert(std::is_same_v<json::object_comparator_t, std::less<>>);
+
+// A container being written, and how far.
 struct frame {
-  std::vector<std::pair<const std::string*, const json*>> members;  // key null for arrays
-  std::size_t next = 0;
+  json::const_iterator next, end;
   bool object = false;
+  bool first = true;
 };
 
 frame open(const json& v) {
-  frame f;
-  f.object = v.is_object();
-  f.members.reserve(v.size());
-  if (f.object) {
-    for (auto it = v.begin(); it != v.end(); ++it) f.members.emplace_back(&it.key(), &it.value());
-    // nlohmann's std::map is ordered already; sorting here keeps the promise whatever the
-    // object type, and std::string compares as unsigned bytes.
-    std::sort(f.members.begin(), f.members.end(),
-              [](const auto& a, const auto& b) { return *a.first < *b.first; });
-  } else {
-    for (const auto& member : v) f.members.emplace_back(nullptr, &member);
-  }
-  return f;
+  return frame{v.cbegin(), v.cend(), v.is_object()};
 }
 
 }  // namespace
@@ -80,21 +72,21 @@ std::string canonical_json(const json& value) {
   out += stack.back().object ? '{' : '[';
   while (!stack.empty()) {
     frame& top = stack.back();
-    if (top.next == top.members.size()) {
+    if (top.next == top.end) {
       out += top.object ? '}' : ']';
       stack.pop_back();
       continue;
     }
-    const auto [key, member] = top.members[top.next];
-    if (top.next++ > 0) out += ',';
-    if (key != nullptr) {
-      out += json_text(json(*key));
+    const auto member = top.next++;
+    if (!top.first) out += ',';
+    top.first = false;
+    if (top.object) {
+      out += json_text(json(member.key()));
       out += ':';
     }
     if (member->is_structured()) {
-      const bool object = member->is_object();
       stack.push_back(open(*member));  // invalidates `top`
-      out += object ? '{' : '[';
+      out += stack.back().object ? '{' : '[';
     } else {
       append_scalar(out, *member);
     }
