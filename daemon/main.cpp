@@ -171,6 +171,7 @@ int main(int argc, char** argv) {
   }
   lb::log::add_secret(secrets.value.api_key);
   lb::log::add_secret(secrets.value.mqtt_password);
+  lb::log::add_secret(secrets.value.pin);
 
   if (!opts.ask) {
     // Under ProtectSystem=strict a directory outside the state directory reads fine but cannot be
@@ -206,7 +207,8 @@ int main(int argc, char** argv) {
     if (loaded.cfg->trust.dry_run)
       lb::log::warning("bridge.dry_run",
                        "detail=" + lb::log::quote("dry run: nothing is published to devices"));
-    return lb::app::run_daemon(opts.config_path, std::move(*loaded.cfg), std::move(secrets.value));
+    return lb::app::run_daemon(opts.config_path, std::move(*loaded.cfg), std::move(secrets.value),
+                               opts.dry_run);
   } catch (const std::exception& e) {
     lb::log::error("fatal", "what=" + lb::log::quote(e.what()));
     return exit_failure;

@@ -26,6 +26,19 @@ namespace {
 // Replies waiting for the main connection to come back. Beyond this many the oldest is given up,
 // loudly: a broker that stays away that long is a fault an operator must see.
 constexpr std::size_t held_replies_max = 256;
+// Notes about approved calls waiting for the model; beyond this the oldest is dropped (logged).
+constexpr std::size_t notes_max = 16;
+
+std::optional<trust::pin_verifier> pin_from(const config::secrets& secrets) {
+  if (secrets.pin.empty()) return std::nullopt;
+  auto v = trust::pin_verifier::from_secret(secrets.pin);
+  if (auto* error = std::get_if<std::string>(&v)) {
+    // The loader checked its shape; should it still be unusable, PIN tools refuse (fail closed).
+    log::error("trust.pin_unusable", "reason=" + log::quote(*error));
+    return std::nullopt;
+  }
+  return std::get<trust::pin_verifier>(std::move(v));
+}
 
 // The last level of `topic` when it is `base` followed by exactly one more level, else nullopt.
 // `base` ends with '/' (a "<…>/+" filter without its '+').
@@ -105,6 +118,16 @@ bridge::bridge(asio::io_context& io, config::config cfg, config::secrets secrets
           .on_message = [this](incoming_message&& msg) { on_mqtt_message(std::move(msg)); },
       });
   dispatcher_ = std::make_unique<tools::dispatcher>(io_.get_executor(), cfg_.tools, *mqtt_, dispatch_options);
+  guard_ = std::make_unique<call_guard>(
+      io_, cfg_, pin_from(secrets_),
+      call_guard::ports{
+          .dispatcher = [this]() -> tools::dispatcher& { return *dispatcher_; },
+          .publish = [this](outgoing_message m) { return mqtt_->publish_and_forget(std::move(m)); },
+          .event = [this](json e) { publish_event(std::move(e)); },
+          .tell_model = [this](std::string note) { tell_model(std::move(note)); },
+      });
+  // Only the gate keeps the PIN, and only as a salted hash.
+  secrets_.pin.clear();
   session_ = std::make_unique<live::session>(io_, cfg_.live, secrets.api_key,
                                              static_cast<live::session_events&>(*this));
   setup_frame_ = live::build_setup(cfg_.live, cfg_.tools);
@@ -141,6 +164,21 @@ void bridge::notify_status() {
 void bridge::run(const turn_fsm::actions& actions) {
   run_actions(actions);
   settle_if_quiet();
+  flush_notes();
+}
+
+void bridge::tell_model(std::string note) {
+  if (notes_.size() >= notes_max) {
+    log::warning("model.note_dropped", "reason=\"too many notes waiting for a quiet moment\"");
+    notes_.pop_front();
+  }
+  notes_.push_back(std::move(note));
+  flush_notes();
+}
+
+void bridge::flush_notes() {
+  if (stopping_ || !turns_.quiet() || !session_->ready()) return;
+  while (!notes_.empty() && session_->send(live::build_context_note(notes_.front()))) notes_.pop_front();
 }
 
 // A reload or a goAway move waits for a quiet moment; the turn machine reaches one in several ways
@@ -186,7 +224,7 @@ void bridge::run_actions(const turn_fsm::actions& actions) {
 }
 
 void bridge::start_turn(const prompt& p) {
-  if (!session_->send(live::build_user_turn(p.text))) {
+  if (!session_->send(live::build_user_turn(guard_->without_pin(p.text)))) {
     // The session stopped taking frames before the turn machine heard of it: the prompt waits for
     // the next connection instead of going into a closing socket.
     log::info("turn.deferred", "id=" + json_text(p.id) + " reason=\"the Live session is not ready\"");
@@ -199,9 +237,12 @@ void bridge::start_turn(const prompt& p) {
 void bridge::open_turn(const prompt& p, turn_fsm::opener by) {
   turn_record t;
   t.source = p;
-  // A voice turn is opened by the microphone stream, not by a prompt topic.
-  if (by == turn_fsm::opener::voice) t.source.source = "voice";
   t.by = by;
+  t.evidence->source = p.source;
+  t.evidence->typed = p.text;
+  t.evidence->transcript_may_grow = by == turn_fsm::opener::voice;
+  // The PIN, typed, is checked here and never leaves the house: not to the model, not in events.
+  t.source.text = guard_->without_pin(p.text);
   log::info("turn.started", "id=" + json_text(t.source.id) +
                                 (by == turn_fsm::opener::voice ? " source=voice" : "") +
                                 (by == turn_fsm::opener::follow_up ? " follow_up=yes" : ""));
@@ -225,6 +266,10 @@ void bridge::finish_turn(const std::optional<std::string>& error) {
   if (!turn_) return;
   turn_record t = std::move(*turn_);
   turn_.reset();
+  guard_->on_words(t.evidence, true);
+  // A PIN the person said, or the model repeated, stays out of the reply.
+  t.heard = guard_->without_pin(t.heard);
+  t.text = guard_->without_pin(t.text);
   log::write(error ? log::level::warning : log::level::info, "turn.finished",
              "id=" + json_text(t.source.id) + " calls=" + std::to_string(t.calls.size()) +
                  (error ? " error=" + log::quote(*error) : std::string()));
@@ -278,6 +323,7 @@ void bridge::on_reply_link(bool up) {
   if (up) {
     publish_availability(true);
     flush_held_replies();
+    guard_->on_link_up();
   }
   if (!stopping_) run(turns_.on_reply_link(up));
   notify_status();
@@ -303,13 +349,19 @@ void bridge::apply_pending_reload() {
                                                     .response_topic = topics_.response,
                                                     .dry_run = next.cfg.trust.dry_run,
                                                     .own_topic_prefix = cfg_.mqtt.topic_prefix};
-  dispatcher_ =
+  auto next_dispatcher =
       std::make_unique<tools::dispatcher>(io_.get_executor(), next.cfg.tools, *mqtt_, dispatch_options);
+  // The broker does not send retained copies again for filters already subscribed: the states
+  // the query tools answer from move over.
+  next_dispatcher->adopt_states(*dispatcher_);
+  dispatcher_ = std::move(next_dispatcher);
   mqtt_->add_subscriptions(tools::ack_subscription_filters(next.cfg.tools, dispatch_options));
   std::string next_setup = live::build_setup(next.cfg.live, next.cfg.tools);
   const bool renew = session_needs_renewal(next.cfg, next.secrets, next_setup, cfg_, secrets_, setup_frame_);
   cfg_ = std::move(next.cfg);
   secrets_ = std::move(next.secrets);
+  guard_->reconfigure(cfg_, pin_from(secrets_));
+  secrets_.pin.clear();
   if (renew) {
     setup_frame_ = std::move(next_setup);
     turns_.on_session_closing();
@@ -421,6 +473,7 @@ void bridge::on_confirm_answer(const incoming_message& msg) {
   log::debug("confirm.answer_received", "topic=" + log::quote(msg.topic) +
                                             " bytes=" + std::to_string(msg.payload.size()) +
                                             (msg.retained ? " retained=yes" : ""));
+  guard_->on_answer(msg.topic.substr(msg.topic.rfind('/') + 1), msg);
 }
 
 void bridge::on_voice_chunk(const incoming_message& msg) {
@@ -468,6 +521,7 @@ void bridge::on_session_ready() {
   notify_status();
   update_hold();
   if (!stopping_) run(turns_.on_session_ready());
+  flush_notes();
 }
 
 void bridge::on_session_lost(const std::string& reason) {
@@ -476,6 +530,9 @@ void bridge::on_session_lost(const std::string& reason) {
   for (const auto& id : dispatcher_->cancel_unpublished())
     log::warning("tool.abandoned",
                  "call=" + id + " reason=\"its Live session ended before it was published\"");
+  for (const auto& id : guard_->cancel_all_held())
+    log::warning("tool.abandoned",
+                 "call=" + id + " reason=\"its Live session ended while it waited for the PIN\"");
   run(turns_.on_session_lost(reason));  // settles too: the calls dropped may have been the last ones
   notify_status();
 }
@@ -498,6 +555,11 @@ void bridge::on_server_message(live::server_message& msg) {
                      "id=" + json_text(turn_->source.id) + " reason=\"live.audio.max_duration\"");
       if (turn_->interrupted && !was_interrupted)
         log::info("turn.interrupted", "id=" + json_text(turn_->source.id));
+      if (!msg.content->input_transcription.empty()) {
+        // A call waiting for the person's PIN may find it in these words.
+        turn_->evidence->heard = turn_->heard;
+        guard_->on_words(turn_->evidence, false);
+      }
     } else if (turns_.abandoned()) {
       log::debug("turn.late_output", "reason=\"the turn it belongs to has timed out\"");
     }
@@ -527,7 +589,7 @@ void bridge::on_server_message(live::server_message& msg) {
     handle_function_call(std::move(call));
   }
   for (const auto& id : msg.cancelled_ids) {
-    const bool known = dispatcher_->cancel(id);
+    const bool known = guard_->cancel(id) || dispatcher_->cancel(id);
     log::info("tool.cancellation", "call=" + id + (known ? " pending=yes" : " pending=no"));
     record_call_result(id, false, json{{"error", "cancelled by the model"}});
   }
@@ -538,62 +600,72 @@ void bridge::on_server_message(live::server_message& msg) {
 // --- function calls ---------------------------------------------------------------------------
 
 void bridge::handle_function_call(live::function_call call) {
+  const tools::tool_spec* spec = dispatcher_->find_tool(call.name);
+  // What logs, events and replies show: a PIN the model put in its arguments stays out of them.
+  const json shown = guard_->shown_args(call.args);
   if (log::enabled(log::level::debug))
     log::debug("tool.call", "call=" + call.id + " name=" + call.name +
-                                " args=" + log::quote(log::abbreviate(json_text(call.args), 500)));
-  const tools::tool_spec* spec = dispatcher_->find_tool(call.name);
+                                " args=" + log::quote(log::abbreviate(json_text(shown), 500)));
   const bool blocking = spec == nullptr || spec->behavior == tools::behavior::blocking;
   // NON_BLOCKING only: how the model is to take the late result.
   const auto late_result = blocking ? std::nullopt : std::optional<tools::scheduling>(spec->scheduling);
   if (turn_ && turns_.collecting()) {
     // A NON_BLOCKING call does not hold the turn open: the model goes on talking.
-    turn_->calls.push_back(call_record{call.id, call.name, call.args, blocking, std::nullopt, json()});
+    turn_->calls.push_back(call_record{call.id, call.name, shown, blocking, std::nullopt, json()});
     if (blocking) turns_.on_call_started();
   }
   const json prompt_id = turn_ ? turn_->source.id : json();
+  const std::string source = turn_ ? turn_->source.source : "default";
   const auto started = std::chrono::steady_clock::now();
   const auto generation = session_generation_;
-  dispatcher_->call(
-      call.id, call.name, call.args,
-      [this, id = call.id, name = call.name, args = call.args, started, generation, late_result,
-       prompt_id](tools::call_outcome outcome) {
-        const auto ms =
-            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
-                .count();
-        // The answer first: the model is waiting for it. It goes out before the bookkeeping
-        // posted below, so logging and STATUS= cost the round trip nothing.
-        const bool current = generation == session_generation_ && session_->ready();
-        if (current)
-          queue_tool_response(live::function_response(
-              id, name, outcome.response, late_result ? tools::scheduling_name(*late_result) : ""));
-        // A late NON_BLOCKING result makes the model speak again (unless SILENT): that speech is
-        // replied to under the prompt the call came from.
-        if (current && turns_.quiet() && late_result && *late_result != tools::scheduling::silent &&
-            !turns_.expecting(turn_fsm::opener::voice) && !turns_.expecting(turn_fsm::opener::follow_up))
-          turns_.expect_model_turn(prompt_id, turn_fsm::opener::follow_up);
-        record_call_result(id, outcome.ok, outcome.response);
-        asio::post(io_, [this, id, name, args, ms, current, outcome = std::move(outcome)] {
-          last_call_ = name + (outcome.ok ? " ok " : " failed ") + std::to_string(ms) + " ms";
-          log::write(outcome.ok ? log::level::info : log::level::warning, "tool.result",
-                     "call=" + id + " name=" + name +
-                         " args=" + log::quote(log::abbreviate(json_text(args), 300)) +
-                         " ok=" + (outcome.ok ? "yes" : "no") + " ms=" + std::to_string(ms) +
-                         " response=" + log::quote(log::abbreviate(json_text(outcome.response), 500)));
-          if (!current)
-            log::warning("tool.answer_dropped",
-                         "call=" + id + " reason=\"the session it came from has ended\"");
-          publish_event(json{{"event", "tool_result"},
-                             {"call", id},
-                             {"name", name},
-                             {"ok", outcome.ok},
-                             {"ms", ms},
-                             {"response", outcome.response}});
-          notify_status();
-          settle_if_quiet();
-        });
-      });
+  auto answer = [this, id = call.id, name = call.name, args = shown, started, generation, late_result,
+                 prompt_id, source](tools::call_outcome outcome) {
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+            .count();
+    // The answer first: the model is waiting for it. It goes out before the bookkeeping
+    // posted below, so logging and STATUS= cost the round trip nothing.
+    const bool current = generation == session_generation_ && session_->ready();
+    if (current)
+      queue_tool_response(live::function_response(id, name, outcome.response,
+                                                  late_result ? tools::scheduling_name(*late_result) : ""));
+    // A late NON_BLOCKING result makes the model speak again (unless SILENT): that speech is
+    // replied to under the prompt the call came from.
+    if (current && turns_.quiet() && late_result && *late_result != tools::scheduling::silent &&
+        !turns_.expecting(turn_fsm::opener::voice) && !turns_.expecting(turn_fsm::opener::follow_up))
+      turns_.expect_model_turn(prompt_id, turn_fsm::opener::follow_up, source);
+    record_call_result(id, outcome.ok, outcome.response);
+    asio::post(io_, [this, id, name, args, ms, current, outcome = std::move(outcome)] {
+      last_call_ = name + (outcome.ok ? " ok " : " failed ") + std::to_string(ms) + " ms";
+      log::write(outcome.ok ? log::level::info : log::level::warning, "tool.result",
+                 "call=" + id + " name=" + name +
+                     " args=" + log::quote(log::abbreviate(json_text(args), 300)) +
+                     " ok=" + (outcome.ok ? "yes" : "no") + " ms=" + std::to_string(ms) +
+                     " response=" + log::quote(log::abbreviate(json_text(outcome.response), 500)));
+      if (!current)
+        log::warning("tool.answer_dropped", "call=" + id + " reason=\"the session it came from has ended\"");
+      publish_event(json{{"event", "tool_result"},
+                         {"call", id},
+                         {"name", name},
+                         {"ok", outcome.ok},
+                         {"ms", ms},
+                         {"response", outcome.response}});
+      notify_status();
+      settle_if_quiet();
+    });
+  };
+  json args = call.args;
+  if (spec == nullptr || tools::argument_error(*spec, args)) {
+    // Unknown or invalid: the dispatcher answers why, and nothing reaches a device.
+    dispatcher_->call(call.id, call.name, std::move(args), std::move(answer));
+  } else {
+    guard_->call(*spec, std::move(args),
+                 call_guard::call_context{call.id, prompt_id,
+                                          turn_ ? turn_->evidence : std::make_shared<trust::turn_evidence>()},
+                 std::move(answer));
+  }
   // After the command is on its way: the event is for onlookers, the device comes first.
-  publish_event(json{{"event", "tool_call"}, {"call", call.id}, {"name", call.name}, {"args", call.args}});
+  publish_event(json{{"event", "tool_call"}, {"call", call.id}, {"name", call.name}, {"args", shown}});
 }
 
 // Answers that are ready in the same turn of the event loop (a toolCall to many devices whose
@@ -624,6 +696,7 @@ void bridge::stop(std::function<void()> done) {
   if (stopping_) return;
   stopping_ = true;
   log::notice("bridge.stopping");
+  guard_->stop();
   dispatcher_->fail_all("livebridge is shutting down; the result is unknown");
   run(turns_.on_stop());
   auto stop_session_and_mqtt = [this, done = std::move(done)]() mutable {

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/audio_sink.hpp"
+#include "app/call_guard.hpp"
 #include "app/turn_fsm.hpp"
 #include "app/turn_record.hpp"
 #include "config/config.hpp"
@@ -56,7 +57,6 @@ class bridge final : private live::session_events {
   void on_reply_link(bool up);
   void on_prompt(const incoming_message& msg);
   // A person's answer to approval request <id>, on <prefix>/confirm/<id>.
-  void on_confirm_answer(const incoming_message& msg);
   void on_voice_chunk(const incoming_message& msg);
   void on_voice_end(const incoming_message& msg);
 
@@ -87,7 +87,13 @@ class bridge final : private live::session_events {
   void renew_session();
   void apply_pending_reload();
   void update_hold();
-  bool quiet() const { return turns_.quiet() && dispatcher_->pending_calls() == 0; }
+  bool quiet() const {
+    return turns_.quiet() && dispatcher_->pending_calls() == 0 && guard_->held_calls() == 0;
+  }
+  // Notes for the model (what an approved call did) go out only between turns.
+  void tell_model(std::string note);
+  void flush_notes();
+  void on_confirm_answer(const incoming_message& msg);
 
   struct pending_reload {
     config::config cfg;
@@ -101,6 +107,8 @@ class bridge final : private live::session_events {
   std::unique_ptr<mqtt::client> mqtt_;
   std::unique_ptr<mqtt::client> prompt_inbox_;  // null when mqtt.persistent_prompts is off
   std::unique_ptr<tools::dispatcher> dispatcher_;
+  std::unique_ptr<call_guard> guard_;
+  std::deque<std::string> notes_;  // for the model, waiting for a quiet moment (bounded)
   std::unique_ptr<live::session> session_;
   turn_fsm turns_;
   std::optional<turn_record> turn_;  // the running turn's contents, while turns_ is in a turn

@@ -37,9 +37,11 @@ namespace {
 // Owns the signals and the notifier's view of the bridge; everything runs on the io thread.
 class service {
  public:
-  service(asio::io_context& io, std::string config_path, config::config cfg, config::secrets secrets)
+  service(asio::io_context& io, std::string config_path, config::config cfg, config::secrets secrets,
+          bool dry_run_flag)
       : io_(io),
         config_path_(std::move(config_path)),
+        dry_run_flag_(dry_run_flag),
         notifier_(io),
         bridge_(io, std::move(cfg), std::move(secrets)),
         stop_signals_(io, SIGTERM, SIGINT),
@@ -98,6 +100,9 @@ class service {
     }
     log::add_secret(next.secrets.api_key);
     log::add_secret(next.secrets.mqtt_password);
+    log::add_secret(next.secrets.pin);
+    // Started with --dry-run: a reload must not start publishing to devices.
+    if (dry_run_flag_) next.cfg->trust.dry_run = true;
     reloading_ = true;
     bridge_.reload(std::move(*next.cfg), std::move(next.secrets), [this] {
       reloading_ = false;
@@ -107,6 +112,7 @@ class service {
 
   asio::io_context& io_;
   std::string config_path_;
+  bool dry_run_flag_;
   systemd::notifier notifier_;
   bridge bridge_;
   asio::signal_set stop_signals_;
@@ -117,12 +123,13 @@ class service {
 
 }  // namespace
 
-int run_daemon(const std::string& config_path, config::config cfg, config::secrets secrets) {
+int run_daemon(const std::string& config_path, config::config cfg, config::secrets secrets,
+               bool dry_run_flag) {
   if (!secrets.api_key_source.empty()) {
     log::info("config.api_key", "source=" + log::quote(secrets.api_key_source));
   }
   asio::io_context io(1);
-  service s(io, config_path, std::move(cfg), std::move(secrets));
+  service s(io, config_path, std::move(cfg), std::move(secrets), dry_run_flag);
   s.run();
   probe::write_report();
   log::notice("exit", "code=0");

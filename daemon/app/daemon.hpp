@@ -22,7 +22,9 @@ struct reload_candidate {
 reload_candidate load_for_reload(const std::string& config_path);
 
 // Runs until SIGTERM or SIGINT; returns the exit code. Throws only for a broken environment at
-// start-up (a PEM file that cannot be loaded), which main reports.
-int run_daemon(const std::string& config_path, config::config cfg, config::secrets secrets);
+// start-up (a PEM file that cannot be loaded), which main reports. `dry_run_flag` (--dry-run)
+// holds for every config a reload reads, whatever the file says.
+int run_daemon(const std::string& config_path, config::config cfg, config::secrets secrets,
+               bool dry_run_flag = false);
 
 }  // namespace lb::app

@@ -73,15 +73,17 @@ turn_fsm::actions turn_fsm::on_hold(bool held) {
   return out;
 }
 
-void turn_fsm::expect_model_turn(nlohmann::json id, opener by) {
+void turn_fsm::expect_model_turn(nlohmann::json id, opener by, std::string source) {
   if (phase_ == phase::stopped) return;
-  expected_ = expected_turn{std::move(id), by};
+  // A voice turn is opened by the microphone stream, not by a prompt topic.
+  if (by == opener::voice) source = "voice";
+  expected_ = expected_turn{std::move(id), by, std::move(source)};
 }
 
 turn_fsm::actions turn_fsm::on_model_output() {
   actions out;
   if (phase_ != phase::idle || !expected_) return out;
-  prompt p{std::move(expected_->id), ""};
+  prompt p{std::move(expected_->id), "", std::move(expected_->source)};
   const opener by = expected_->by;
   expected_.reset();
   phase_ = phase::in_turn;

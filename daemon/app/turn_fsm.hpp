@@ -71,7 +71,7 @@ class turn_fsm {
   actions on_hold(bool held);
   // The model will speak without a prompt (after voice input, after a NON_BLOCKING result); its
   // next output opens a turn replied to under `id`.
-  void expect_model_turn(nlohmann::json id, opener by);
+  void expect_model_turn(nlohmann::json id, opener by, std::string source = "default");
   bool expecting(opener by) const { return expected_ && expected_->by == by; }
   // The end of a voice stream names the voice turn it opens, if one is expected.
   void name_expected_voice_turn(const nlohmann::json& id);
@@ -110,6 +110,7 @@ class turn_fsm {
   struct expected_turn {
     nlohmann::json id;
     opener by;
+    std::string source;  // the source of the prompt it follows up, or "voice"
   };
   std::optional<expected_turn> expected_;
 };

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
@@ -16,6 +17,7 @@
 #include "app/turn_fsm.hpp"
 #include "audio/pcm_pieces.hpp"
 #include "live/protocol.hpp"
+#include "trust/gate.hpp"
 
 namespace lb::app {
 
@@ -42,7 +44,9 @@ struct call_record {
 };
 
 struct turn_record {
-  prompt source;
+  prompt source;  // its text as the model got it: without the PIN
+  // What the trust gate judges the turn's calls by: the person's own words, the calls so far.
+  std::shared_ptr<trust::turn_evidence> evidence = std::make_shared<trust::turn_evidence>();
   turn_fsm::opener by = turn_fsm::opener::prompt;
   std::string text;
   std::vector<call_record> calls;

@@ -1,6 +1,6 @@
-// Where the API key and the MQTT password come from. They are never in the config file itself:
-// systemd credentials first ($CREDENTIALS_DIRECTORY, LoadCredential=), then a file named in the
-// config, then (API key only) the environment.
+// Where the API key, the MQTT password and the owner's PIN come from. They are never in the
+// config file itself: systemd credentials first ($CREDENTIALS_DIRECTORY, LoadCredential=), then a
+// file named in the config, then (API key only) the environment.
 #pragma once
 
 #include <functional>

@@ -202,6 +202,13 @@ std::string build_user_turn(std::string_view text) {
              {"turnComplete", true}}}});
 }
 
+std::string build_context_note(std::string_view text) {
+  return json_text(
+      json{{"clientContent",
+            {{"turns", json::array({{{"role", "user"}, {"parts", json::array({{{"text", text}}})}}})},
+             {"turnComplete", false}}}});
+}
+
 json function_response(std::string_view id, std::string_view name, json response,
                        std::string_view scheduling) {
   json answer = {{"id", id}, {"name", name}, {"response", std::move(response)}};

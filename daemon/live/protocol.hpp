@@ -24,6 +24,9 @@ std::string build_setup(const config::live_config& live, const std::vector<tools
 // The same setup resuming the session `handle` (empty: a fresh session).
 std::string with_resumption_handle(const std::string& setup_frame, const std::string& handle);
 std::string build_user_turn(std::string_view text);
+// A note for the model's context that does not ask it to answer now (turnComplete false): it
+// reads it with the next input.
+std::string build_context_note(std::string_view text);
 // One answered call. `response` is {"output": …} or {"error": "…"}.
 // `scheduling` ("INTERRUPT", "WHEN_IDLE", "SILENT") only for NON_BLOCKING functions; empty = none.
 json function_response(std::string_view id, std::string_view name, json response,

@@ -98,6 +98,16 @@ const tool_spec* dispatcher::find_tool(std::string_view name) const {
   return nullptr;
 }
 
+std::optional<std::string> argument_error(const tool_spec& tool, json& args) {
+  if (tool.parameters) {
+    if (auto err = validate_arguments(*tool.parameters, args))
+      return "invalid arguments for " + tool.name + ": " + *err + "; nothing was done";
+  } else if (!args.is_null() && !(args.is_object() && args.empty())) {
+    return "invalid arguments for " + tool.name + ": this function takes no arguments; nothing was done";
+  }
+  return std::nullopt;
+}
+
 void dispatcher::call(std::string call_id, std::string name, json args, done_handler done) {
   const tool_spec* tool = find_tool(name);
   if (tool == nullptr) {
@@ -107,15 +117,8 @@ void dispatcher::call(std::string call_id, std::string name, json args, done_han
                        "unknown function '" + name + "'; nothing was done. Known functions: " + known));
     return;
   }
-  if (tool->parameters) {
-    if (auto err = validate_arguments(*tool->parameters, args)) {
-      done(error_outcome(call_status::refused,
-                         "invalid arguments for " + name + ": " + *err + "; nothing was done"));
-      return;
-    }
-  } else if (!args.is_null() && !(args.is_object() && args.empty())) {
-    done(error_outcome(call_status::refused, "invalid arguments for " + name +
-                                                 ": this function takes no arguments; nothing was done"));
+  if (auto err = argument_error(*tool, args)) {
+    done(error_outcome(call_status::refused, *err));
     return;
   }
   if (tool->query) {

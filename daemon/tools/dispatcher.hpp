@@ -142,6 +142,10 @@ class dispatcher {
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
+// Why the model's arguments do not fit the tool's schema (a message for the model), or nullopt.
+// Integral doubles are normalised to integers in place, as validate_arguments does.
+std::optional<std::string> argument_error(const tool_spec& tool, json& args);
+
 // Topic filters the MQTT adapter must subscribe to before the first call: the acknowledgement
 // topics and the query tools' state topics.
 std::vector<std::string> ack_subscription_filters(const std::vector<tool_spec>& tools,

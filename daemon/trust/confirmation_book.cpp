@@ -57,9 +57,10 @@ confirmation_book::actions confirmation_book::on_answer(std::string_view id, boo
         std::find_if(retired_.rbegin(), retired_.rend(), [&](const auto& e) { return e.first == id; });
     approval_request named;
     named.id = std::string(id);
-    const char* reason = seen == retired_.rend()           ? "unknown request"
-                         : seen->second == ending::expired ? "expired"
-                                                           : "already answered";
+    const char* reason = seen == retired_.rend()             ? "unknown request"
+                         : seen->second == ending::expired   ? "expired"
+                         : seen->second == ending::withdrawn ? "withdrawn"
+                                                             : "already answered";
     out.push_back(action{kind::answer_refused, std::move(named), std::move(by), reason});
     return out;
   }
@@ -73,6 +74,17 @@ confirmation_book::actions confirmation_book::on_answer(std::string_view id, boo
 confirmation_book::actions confirmation_book::on_tick(time_point now) {
   actions out;
   expire_due(now, out);
+  return out;
+}
+
+confirmation_book::actions confirmation_book::on_withdraw_all(const std::string& reason) {
+  actions out;
+  for (auto& r : waiting_) {
+    retire(r.id, ending::withdrawn);
+    out.push_back(action{kind::withdrawn, std::move(r), {}, reason});
+  }
+  if (!waiting_.empty()) out.push_back(action{kind::publish_pending, {}, {}, {}});
+  waiting_.clear();
   return out;
 }
 

@@ -40,6 +40,7 @@ class confirmation_book {
       execute,          // a person said yes in time: carry out exactly `request`, once
       declined,         // a person said no
       expired,          // nobody answered before `expires`
+      withdrawn,        // the bridge ended it unanswered (a reload, the stop): `reason` says why
       // An answer naming no waiting request: `reason` is "unknown request", "already answered"
       // or "expired". `request` carries only the id: a finished request is not kept.
       answer_refused,
@@ -71,6 +72,8 @@ class confirmation_book {
   actions on_answer(std::string_view id, bool yes, std::string by, time_point now);
   // Expires what is due, oldest first.
   actions on_tick(time_point now);
+  // Ends every waiting request unanswered: a later answer to one is refused ("withdrawn").
+  actions on_withdraw_all(const std::string& reason);
 
   const approval_request* waiting_for(std::string_view digest) const;
   const approval_request* find(std::string_view id) const;
@@ -78,7 +81,7 @@ class confirmation_book {
   std::optional<time_point> next_expiry() const;
 
  private:
-  enum class ending { answered, expired };
+  enum class ending { answered, expired, withdrawn };
   void expire_due(time_point now, actions& out);
   void retire(const std::string& id, ending how);
 

@@ -128,10 +128,11 @@ class BridgeTest : public ::testing::Test {
 
   // Starts the daemon with `yaml`; the API key as a systemd credential, as under the unit.
   void start_bridge(const std::string& yaml, bool wait_ready = true,
-                    std::map<std::string, std::string> env = {}) {
+                    std::map<std::string, std::string> env = {}, const std::vector<std::string>& flags = {}) {
     dir_.write("livebridge.yaml", yaml);
     std::vector<std::string> argv{LIVEBRIDGE_BINARY, "--config", dir_.file("livebridge.yaml"), "--log-level",
                                   "debug"};
+    argv.insert(argv.end(), flags.begin(), flags.end());
     env.emplace("CREDENTIALS_DIRECTORY", dir_.path());
     env.emplace("GEMINI_API_KEY", "");
     env.emplace("GOOGLE_API_KEY", "");

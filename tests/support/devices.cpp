@@ -73,6 +73,51 @@ int z2m_bridge::commands_received(const std::string& name) const {
   return it == commands_.end() ? 0 : it->second;
 }
 
+z2m_secure_devices::z2m_secure_devices(const std::string& broker_uri, std::set<std::string> locks,
+                                       std::set<std::string> covers)
+    : locks_(std::move(locks)),
+      covers_(std::move(covers)),
+      peer_(broker_uri, "sim-z2m-secure", [this](mqtt_peer& p, const seen_message& m) { on_set(p, m); }) {
+  for (const auto& name : locks_) peer_.subscribe("zigbee2mqtt/" + name + "/set", 0);
+  for (const auto& name : covers_) peer_.subscribe("zigbee2mqtt/" + name + "/set", 0);
+}
+
+void z2m_secure_devices::on_set(mqtt_peer& peer, const seen_message& m) {
+  const std::string prefix = "zigbee2mqtt/";
+  std::string name = m.topic.substr(prefix.size());
+  name = name.substr(0, name.size() - std::string("/set").size());
+  const json cmd = json::parse(m.payload, nullptr, false);
+  {
+    std::lock_guard lock(mutex_);
+    commands_[name].push_back(cmd);
+  }
+  const std::string wanted = cmd.is_object() && cmd.contains("state") && cmd["state"].is_string()
+                                 ? cmd["state"].get<std::string>()
+                                 : std::string();
+  json state;
+  if (locks_.contains(name) && (wanted == "LOCK" || wanted == "UNLOCK")) {
+    state = {
+        {"state", wanted}, {"lock_state", wanted == "LOCK" ? "locked" : "unlocked"}, {"linkquality", 90}};
+  } else if (covers_.contains(name) && (wanted == "OPEN" || wanted == "CLOSE")) {
+    state = {{"state", wanted}, {"position", wanted == "OPEN" ? 100 : 0}, {"linkquality", 90}};
+  } else {
+    return;  // zigbee2mqtt logs an unsupported value and reports nothing
+  }
+  peer.publish(prefix + name, state.dump(), 0);
+}
+
+int z2m_secure_devices::commands_received(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  auto it = commands_.find(name);
+  return it == commands_.end() ? 0 : static_cast<int>(it->second.size());
+}
+
+std::vector<json> z2m_secure_devices::commands(const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  auto it = commands_.find(name);
+  return it == commands_.end() ? std::vector<json>() : it->second;
+}
+
 tasmota_device::tasmota_device(const std::string& broker_uri, std::string topic)
     : topic_(std::move(topic)),
       peer_(broker_uri, "sim-tasmota-" + topic_,

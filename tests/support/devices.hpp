@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -32,6 +33,25 @@ class z2m_bridge {
   std::map<std::string, nlohmann::json> state_;
   std::map<std::string, int> commands_;
   std::atomic<int> rounding_{0};
+  mqtt_peer peer_;
+};
+
+// zigbee2mqtt locks and covers (a garage door opener): {"state":"LOCK"|"UNLOCK"} and
+// {"state":"OPEN"|"CLOSE"|"STOP"} on zigbee2mqtt/<name>/set; the full state on zigbee2mqtt/<name>
+// ({"state":"UNLOCK","lock_state":"unlocked"}, {"state":"OPEN","position":100}).
+class z2m_secure_devices {
+ public:
+  z2m_secure_devices(const std::string& broker_uri, std::set<std::string> locks,
+                     std::set<std::string> covers);
+  int commands_received(const std::string& name) const;
+  std::vector<nlohmann::json> commands(const std::string& name) const;
+
+ private:
+  void on_set(mqtt_peer& peer, const seen_message& m);
+  std::set<std::string> locks_;
+  std::set<std::string> covers_;
+  mutable std::mutex mutex_;
+  std::map<std::string, std::vector<nlohmann::json>> commands_;
   mqtt_peer peer_;
 };
 

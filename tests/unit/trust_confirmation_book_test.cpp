@@ -230,6 +230,7 @@ TEST(ConfirmationBook, RandomWalksKeepEveryPromise) {
             [[fallthrough]];
           case kind::declined:
           case kind::expired:
+          case kind::withdrawn:
             EXPECT_TRUE(expiries.count(a.request.id)) << context;
             ++endings[a.request.id];
             unpublished_change = true;
@@ -249,7 +250,8 @@ TEST(ConfirmationBook, RandomWalksKeepEveryPromise) {
       std::vector<std::string> told = before;
       for (const auto& a : out) {
         if (a.what == kind::publish_request) told.push_back(a.request.id);
-        if (a.what == kind::execute || a.what == kind::declined || a.what == kind::expired)
+        if (a.what == kind::execute || a.what == kind::declined || a.what == kind::expired ||
+            a.what == kind::withdrawn)
           told.erase(std::remove(told.begin(), told.end(), a.request.id), told.end());
       }
       const auto after = waiting_ids(book);
@@ -266,7 +268,7 @@ TEST(ConfirmationBook, RandomWalksKeepEveryPromise) {
       now += std::chrono::milliseconds(rng() % 3000);
       const auto before = waiting_ids(book);
       const std::string context = "walk " + std::to_string(walk) + " step " + std::to_string(s);
-      switch (rng() % 4) {
+      switch (rng() % 5) {
         case 0: {
           const std::string id = std::to_string(next_id++);
           const std::string digest = "d" + std::to_string(rng() % 5);
@@ -292,8 +294,12 @@ TEST(ConfirmationBook, RandomWalksKeepEveryPromise) {
               << context;
           break;
         }
-        default:
+        case 3:
           check(book.on_tick(now), before, context);
+          break;
+        default:
+          // Rarely: a reload or the stop withdraws everything.
+          if (rng() % 4 == 0) check(book.on_withdraw_all("reload"), before, context);
       }
     }
     const auto before = waiting_ids(book);
