@@ -7,6 +7,7 @@
 
 #include "app/ask.hpp"
 #include "app/audit_cli.hpp"
+#include "app/confirm_cli.hpp"
 #include "app/daemon.hpp"
 #include "app/preflight.hpp"
 #include "audio/wav.hpp"
@@ -36,6 +37,9 @@ void usage(std::FILE* to) {
       "       livebridge ask [--config PATH] [--timeout 60s] [--json] --wav FILE\n"
       "                                                               send a recorded prompt (16 kHz mono "
       "WAV)\n"
+      "       livebridge confirm [--config PATH]                      list the requests waiting for a yes\n"
+      "       livebridge confirm [--config PATH] [--timeout 30s] ID yes|no\n"
+      "                                                               answer one, print what was done\n"
       "       livebridge audit [--config PATH] [--since 1h] [--json]    print the audit trail\n"
       "       livebridge audit [--config PATH] --verify                check the audit trail's chain\n"
       "       livebridge --version\n"
@@ -55,6 +59,9 @@ struct options {
   bool dry_run = false;
   bool audit = false;
   lb::app::audit_cli_options audit_options;
+  bool confirm = false;
+  lb::app::confirm_request confirm_request;
+  std::vector<std::string> confirm_words;
 };
 
 // Returns an exit code when the process should end right away.
@@ -91,6 +98,14 @@ std::optional<int> parse_args(int argc, char** argv, options& o) {
       }
       lb::log::set_level(level);
       o.log_level_given = true;
+    } else if (arg == "--timeout" && o.confirm) {
+      auto v = value("--timeout");
+      auto d = v ? lb::parse_duration(*v) : std::nullopt;
+      if (!d || d->count() == 0) {
+        std::fprintf(stderr, "livebridge: --timeout takes a duration such as 30s\n");
+        return exit_usage;
+      }
+      o.confirm_request.timeout = *d;
     } else if (arg == "--timeout" && o.ask) {
       auto v = value("--timeout");
       auto d = v ? lb::parse_duration(*v) : std::nullopt;
@@ -117,10 +132,14 @@ std::optional<int> parse_args(int argc, char** argv, options& o) {
       o.audit_options.json = true;
     } else if (arg == "--verify" && o.audit) {
       o.audit_options.verify = true;
-    } else if (arg == "ask" && !o.ask && !o.audit && o.words.empty()) {
+    } else if (arg == "ask" && !o.ask && !o.audit && !o.confirm && o.words.empty()) {
       o.ask = true;
-    } else if (arg == "audit" && !o.ask && !o.audit) {
+    } else if (arg == "audit" && !o.ask && !o.audit && !o.confirm) {
       o.audit = true;
+    } else if (arg == "confirm" && !o.ask && !o.audit && !o.confirm) {
+      o.confirm = true;
+    } else if (o.confirm && !arg.empty() && arg[0] != '-' && o.confirm_words.size() < 2) {
+      o.confirm_words.push_back(arg);
     } else if (o.ask && (arg.empty() || arg[0] != '-' || !o.words.empty())) {
       o.words.push_back(arg);
     } else {
@@ -129,8 +148,23 @@ std::optional<int> parse_args(int argc, char** argv, options& o) {
       return exit_usage;
     }
   }
-  if (o.ask && o.dry_run) {
-    std::fprintf(stderr, "livebridge: --dry-run is for the bridge itself, not for ask\n");
+  if (o.confirm) {
+    if (o.confirm_words.size() == 1) {
+      std::fprintf(stderr, "livebridge confirm: answer %s with yes or no\n", o.confirm_words[0].c_str());
+      return exit_usage;
+    }
+    if (o.confirm_words.size() == 2) {
+      const std::string& answer = o.confirm_words[1];
+      if (answer != "yes" && answer != "no") {
+        std::fprintf(stderr, "livebridge confirm: the answer is yes or no, not %s\n", answer.c_str());
+        return exit_usage;
+      }
+      o.confirm_request.id = o.confirm_words[0];
+      o.confirm_request.yes = answer == "yes";
+    }
+  }
+  if ((o.ask || o.confirm) && o.dry_run) {
+    std::fprintf(stderr, "livebridge: --dry-run is for the bridge itself, not for ask or confirm\n");
     return exit_usage;
   }
   if (o.ask && o.words.empty() && o.wav_file.empty()) {
@@ -164,7 +198,10 @@ int main(int argc, char** argv) {
     if (!opts.log_level_given) lb::log::set_level(lb::log::level::warning);
     return lb::app::run_audit(*loaded.cfg, opts.audit_options);
   }
-  auto secrets = lb::config::load_secrets(*loaded.cfg);
+  // The CLI's MQTT clients need only the MQTT password; the daemon needs every secret.
+  const bool client = opts.ask || opts.confirm;
+  auto secrets =
+      client ? lb::config::load_client_secrets(*loaded.cfg) : lb::config::load_secrets(*loaded.cfg);
   if (!secrets.errors.empty()) {
     for (const auto& e : secrets.errors) std::fprintf(stderr, "<3>config error: %s\n", e.c_str());
     return exit_config;
@@ -173,7 +210,7 @@ int main(int argc, char** argv) {
   lb::log::add_secret(secrets.value.mqtt_password);
   lb::log::add_secret(secrets.value.pin);
 
-  if (!opts.ask) {
+  if (!client) {
     // Under ProtectSystem=strict a directory outside the state directory reads fine but cannot be
     // written: refuse it here, in --check-config and at the start, instead of at every answer.
     const auto unwritable = lb::app::check_writable_directories(*loaded.cfg);
@@ -187,6 +224,10 @@ int main(int argc, char** argv) {
   // Exceptions mean a broken environment (a PEM file that cannot be loaded): reported, never a
   // crash, whichever way livebridge runs.
   try {
+    if (opts.confirm) {
+      if (!opts.log_level_given) lb::log::set_level(lb::log::level::warning);
+      return lb::app::run_confirm(*loaded.cfg, secrets.value, opts.confirm_request);
+    }
     if (opts.ask) {
       lb::app::ask_request request;
       for (const auto& w : opts.words) request.text += (request.text.empty() ? "" : " ") + w;

@@ -61,7 +61,36 @@ bool well_formed_pin(const std::string& pin) {
          std::all_of(pin.begin(), pin.end(), [](unsigned char c) { return c >= '0' && c <= '9'; });
 }
 
+// The MQTT password: the credential, else mqtt.password_file.
+void read_mqtt_password(const config& cfg, const std::string& credentials, secrets_result& out) {
+  std::string error;
+  if (!credentials.empty() && exists(credentials + "/mqtt-password")) {
+    if (auto pw = read_nonempty_secret_file(credentials + "/mqtt-password", error)) {
+      out.value.mqtt_password = *pw;
+    } else {
+      out.errors.push_back(error);
+    }
+    return;
+  }
+  if (cfg.mqtt.password_file) {
+    if (auto pw = read_nonempty_secret_file(*cfg.mqtt.password_file, error)) {
+      out.value.mqtt_password = *pw;
+    } else {
+      out.errors.push_back("mqtt.password_file: " + error);
+    }
+  }
+}
+
 }  // namespace
+
+secrets_result load_client_secrets(const config& cfg,
+                                   const std::function<const char*(const char*)>& getenv_fn) {
+  const char* credentials =
+      getenv_fn ? getenv_fn("CREDENTIALS_DIRECTORY") : std::getenv("CREDENTIALS_DIRECTORY");
+  secrets_result out;
+  read_mqtt_password(cfg, credentials == nullptr ? std::string() : std::string(credentials), out);
+  return out;
+}
 
 secrets_result load_secrets(const config& cfg, const std::function<const char*(const char*)>& getenv_fn) {
   const auto env = [&](const char* name) -> std::string {
@@ -118,24 +147,7 @@ secrets_result load_secrets(const config& cfg, const std::function<const char*(c
     }
   }
 
-  bool password_from_credential = false;
-  if (!credentials.empty() && exists(credentials + "/mqtt-password")) {
-    {
-      password_from_credential = true;
-      if (auto pw = read_nonempty_secret_file(credentials + "/mqtt-password", error)) {
-        out.value.mqtt_password = *pw;
-      } else {
-        out.errors.push_back(error);
-      }
-    }
-  }
-  if (!password_from_credential && cfg.mqtt.password_file) {
-    if (auto pw = read_nonempty_secret_file(*cfg.mqtt.password_file, error)) {
-      out.value.mqtt_password = *pw;
-    } else {
-      out.errors.push_back("mqtt.password_file: " + error);
-    }
-  }
+  read_mqtt_password(cfg, credentials, out);
 
   // The PIN: the credential, else trust.pin_file. The packaged unit falls back to a newline-only
   // credential (SetCredential=livebridge-pin:\n) while /etc/livebridge/pin does not exist: that is

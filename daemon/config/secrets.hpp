@@ -28,4 +28,9 @@ struct secrets_result {
 secrets_result load_secrets(const config& cfg,
                             const std::function<const char*(const char*)>& getenv = nullptr);
 
+// What the CLI's MQTT clients (ask, confirm) need: the MQTT password alone. The API key and the
+// PIN are the daemon's, and a shell that cannot read them can still ask and confirm.
+secrets_result load_client_secrets(const config& cfg,
+                                   const std::function<const char*(const char*)>& getenv = nullptr);
+
 }  // namespace lb::config

@@ -20,7 +20,7 @@ inline const char* const secure_tools = R"(  - name: open_garage
     parameters:
       properties:
         door: {type: string, enum: [front, back]}
-        code: {type: string, description: the PIN, if the person gave one}
+        code: {type: string, description: "the PIN, if the person gave one"}
       required: [door]
     publish: {topic: "zigbee2mqtt/{{door}}_door/set", payload: {state: UNLOCK}}
     ack: {topic: "zigbee2mqtt/{{door}}_door", match: {state: UNLOCK}, timeout: 3s}
@@ -109,8 +109,9 @@ class TrustTest : public BridgeTest {
   // The newest approval request livebridge announced.
   json wait_for_request(std::size_t count = 1) {
     auto seen = observer_->wait_count("livebridge/confirm/request", count, patience);
-    if (seen.size() < count) return json();
-    return json::parse(seen[count - 1].payload, nullptr, false);
+    if (seen.size() < count) return json::object();
+    const json r = json::parse(seen[count - 1].payload, nullptr, false);
+    return r.is_object() ? r : json::object();
   }
 
   std::optional<json> wait_for_result(const std::string& request) {
@@ -472,7 +473,7 @@ TEST_F(TrustTest, TheAuditTrailRecordsEveryActionAndVerifyCatchesAnEditedLine) {
   }));
   ask("Lock the front door");
   ask("Open the garage");
-  ASSERT_FALSE(wait_for_request().is_null());
+  ASSERT_TRUE(wait_for_request().contains("id"));
   ASSERT_TRUE(bridge_->wait_for_log("confirm.requested", patience));
   const auto records = audit_records();
   ASSERT_GE(records.size(), 2u);
