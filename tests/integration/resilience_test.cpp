@@ -235,7 +235,8 @@ TEST_F(BridgeTest, AFloodOfCallsIsBounded) {
   for (int i = 0; i < 1000; ++i)
     calls.push_back(call("set_light", {{"room", "living_room"}, {"state", i % 2 ? "ON" : "OFF"}}));
   start_server(model_calling(calls));
-  start_bridge(config(home_tools, "  max_calls_per_tool_call: 8\n"));
+  // The loop guard would refuse the repeats too; this is about the bound on one toolCall.
+  start_bridge(config(home_tools, "  max_calls_per_tool_call: 8\n") + "trust:\n  loop_guard: 1000\n");
   const json reply = ask("Flicker", 60s);
   const auto responses = tool_responses();
   ASSERT_EQ(responses.size(), 1000u);  // every call answered exactly once

@@ -2,6 +2,8 @@
 // covers, and a scripted model that calls what it is told to. The model can never approve its own
 // action: a person's yes (MQTT or the CLI) or the PIN in the person's own words is what counts, and
 // what was approved is what runs, once.
+#include <csignal>
+#include <filesystem>
 #include <fstream>
 
 #include "bridge_fixture.hpp"
@@ -35,6 +37,10 @@ inline const char* const secure_tools = R"(  - name: open_garage
     publish: {topic: zigbee2mqtt/kitchen/set, payload: {state: "{{state}}"}}
     ack: {topic: zigbee2mqtt/kitchen, match: {state: "{{state}}"}, timeout: 3s}
     sources: [kitchen]
+  - name: hall_light
+    parameters: {properties: {state: {type: string, enum: ["ON", "OFF"]}}, required: [state]}
+    publish: {topic: zigbee2mqtt/hall/set, payload: {state: "{{state}}"}}
+    ack: {topic: zigbee2mqtt/hall, match: {state: "{{state}}"}, timeout: 3s}
   - name: read_garage
     description: The garage door's last reported state
     query: {topic: zigbee2mqtt/garage_main}
@@ -78,7 +84,7 @@ class TrustTest : public BridgeTest {
     devices_ =
         std::make_unique<z2m_secure_devices>(broker_->uri(), std::set<std::string>{"front_door", "back_door"},
                                              std::set<std::string>{"garage_main", "garage_side"});
-    lights_ = std::make_unique<z2m_bridge>(broker_->uri(), std::set<std::string>{"kitchen"});
+    lights_ = std::make_unique<z2m_bridge>(broker_->uri(), std::set<std::string>{"kitchen", "hall"});
     dir_.write("livebridge-pin", "1234\n");
   }
 
@@ -99,11 +105,28 @@ class TrustTest : public BridgeTest {
       if (r.value("name", "") == name) error = r["response"].value("error", "");
     return error;
   }
+  // The newest answer the model got for `name`; waits for the first one (the server's view of the
+  // connection may lag the daemon's log).
   json response_for(const std::string& name) const {
-    json out;
+    const auto answered = [&](const std::vector<json>& all) {
+      for (const auto& m : messages_of(all, "toolResponse"))
+        for (const auto& r : m["functionResponses"])
+          if (r.value("name", "") == name) return true;
+      return false;
+    };
+    server_->wait_until(answered, patience);
+    json out = json::object();
     for (const auto& r : tool_responses())
-      if (r.value("name", "") == name) out = r["response"];
+      if (r.value("name", "") == name && r.contains("response") && r["response"].is_object())
+        out = r["response"];
     return out;
+  }
+
+  // The status the model was told for `name` ("confirmed", "dry_run", …), "" for an error.
+  std::string status_of(const std::string& name) const {
+    const json r = response_for(name);
+    const auto output = r.find("output");
+    return output != r.end() && output->is_object() ? output->value("status", "") : "";
   }
 
   // The newest approval request livebridge announced.
@@ -296,8 +319,7 @@ TEST_F(TrustTest, APinTypedInThePromptIsAcceptedAndNeverReachesTheModel) {
   }));
   const json reply = ask("Unlock the front door, my PIN is 1234");
   ASSERT_TRUE(reply.is_object());
-  EXPECT_EQ(response_for("unlock_door")["output"].value("status", ""), "confirmed")
-      << response_for("unlock_door");
+  EXPECT_EQ(status_of("unlock_door"), "confirmed") << response_for("unlock_door");
   EXPECT_EQ(devices_->commands_received("front_door"), 1);
   for (const auto& m : messages_of(server_->received(), "clientContent"))
     EXPECT_EQ(m.dump().find("1234"), std::string::npos) << m;
@@ -354,8 +376,7 @@ TEST_F(TrustTest, APinSaidInTheVoiceTurnIsAccepted) {
   start(voice_model("Unlock the front door. One two three four.", false));
   speak(*observer_, "voice-1");
   ASSERT_TRUE(bridge_->wait_for_log("tool.result", patience));
-  EXPECT_EQ(response_for("unlock_door")["output"].value("status", ""), "confirmed")
-      << response_for("unlock_door");
+  EXPECT_EQ(status_of("unlock_door"), "confirmed") << response_for("unlock_door");
   EXPECT_EQ(devices_->commands_received("front_door"), 1);
 }
 
@@ -363,8 +384,7 @@ TEST_F(TrustTest, APinWhoseTranscriptArrivesAfterTheCallIsAccepted) {
   start(voice_model("unlock the front door, 1 2 3 4", true));
   speak(*observer_, "voice-2");
   ASSERT_TRUE(bridge_->wait_for_log("tool.result", patience));
-  EXPECT_EQ(response_for("unlock_door")["output"].value("status", ""), "confirmed")
-      << response_for("unlock_door");
+  EXPECT_EQ(status_of("unlock_door"), "confirmed") << response_for("unlock_door");
   EXPECT_EQ(devices_->commands_received("front_door"), 1);
 }
 
@@ -505,6 +525,33 @@ TEST_F(TrustTest, TheAuditTrailRecordsEveryActionAndVerifyCatchesAnEditedLine) {
   EXPECT_NE(cli({"audit", "--verify"}, "verify2.log"), 0);
   EXPECT_NE(read_file(dir_.file("verify2.log")).find("audit.jsonl:"), std::string::npos)
       << read_file(dir_.file("verify2.log"));
+}
+
+TEST_F(TrustTest, TheAuditTrailRotatesAndStaysVerifiable) {
+  std::atomic<int> turn{0};
+  start(model_planning([&](const std::string&) {
+          return std::vector<json>{
+              json{{"name", "hall_light"}, {"args", {{"state", turn++ % 2 ? "ON" : "OFF"}}}}};
+        }),
+        "  audit:\n    max_bytes: 4096\n    keep_files: 2\n");
+  for (int i = 0; i < 16; ++i) ASSERT_TRUE(ask("Toggle the hall light").is_object());
+  ASSERT_TRUE(bridge_->wait_for_log("tool.result", patience, 16));
+  EXPECT_TRUE(std::filesystem::exists(dir_.file("state/audit.1.jsonl")));
+  EXPECT_FALSE(std::filesystem::exists(dir_.file("state/audit.3.jsonl")));
+  EXPECT_LE(std::filesystem::file_size(dir_.file("state/audit.jsonl")), 4096u);
+  EXPECT_EQ(cli({"audit", "--verify"}, "verify.log"), 0) << read_file(dir_.file("verify.log"));
+}
+
+TEST_F(TrustTest, ADryRunStartedFromTheCommandLineSurvivesAReload) {
+  start(model_planning([](const std::string&) {
+          return std::vector<json>{json{{"name", "hall_light"}, {"args", {{"state", "ON"}}}}};
+        }),
+        "", {"--dry-run"});
+  bridge_->signal(SIGHUP);
+  ASSERT_TRUE(bridge_->wait_for_log("config.reloaded", patience));
+  ask("Hall light on");
+  EXPECT_EQ(status_of("hall_light"), "dry_run");
+  EXPECT_EQ(lights_->commands_received("hall"), 0);
 }
 
 }  // namespace
