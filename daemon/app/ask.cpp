@@ -99,7 +99,14 @@ int run_ask(const config::config& cfg, const config::secrets& secrets, const ask
     // must not run any more.
     prompt.expiry_seconds =
         static_cast<int>(std::max<long long>(1, std::chrono::ceil<std::chrono::seconds>(timeout).count()));
-    return client->publish_and_forget(std::move(prompt));
+    if (!client->connected()) return false;
+    // A prompt the broker refuses (its ACL) never reaches livebridge: say so now, not at the timeout.
+    client->publish(std::move(prompt), [&](std::optional<std::string> error) {
+      if (!error || finished) return;
+      std::fprintf(stderr, "livebridge ask: the broker refused the prompt: %s\n", error->c_str());
+      finish(1);
+    });
+    return true;
   };
   client = std::make_unique<mqtt::client>(
       io, mqtt_cfg, secrets.mqtt_password, mqtt::client::last_will{}, std::vector<std::string>{topics.reply},

@@ -289,6 +289,27 @@ TEST_F(AclTest, EachClientSpeaksOnlyAsItsOwnSource) {
   EXPECT_TRUE(bridge_->wait_for_log("source=cli", patience)) << bridge_->log();
 }
 
+TEST_F(AclTest, AnAskTheBrokerRefusesIsReportedAtOnce) {
+  ASSERT_NO_FATAL_FAILURE(start_broker_with_acl_file(read_file(acl_example)));
+  start_server(echo_model());
+  // The kitchen's user may speak as "kitchen", not as the CLI's "cli".
+  std::string yaml = config(seed_tools);
+  const std::string id_line = "  client_id: lb-it\n";
+  yaml.replace(yaml.find(id_line), id_line.size(),
+               "  client_id: kitchen-shell\n  username: kitchen\n  password_file: " +
+                   dir_.file("kitchen-password") + "\n");
+  dir_.write("kitchen.yaml", yaml);
+  dir_.write("kitchen-password", password_of("kitchen") + "\n");
+  process ask_cli(
+      {LIVEBRIDGE_BINARY, "ask", "--config", dir_.file("kitchen.yaml"), "--timeout", "60s", "Hello?"},
+      dir_.file("ask-refused.log"));
+  const auto code = ask_cli.wait(patience);
+  ASSERT_TRUE(code) << "ask waited for a reply to a prompt the broker refused";
+  EXPECT_EQ(*code, 1);
+  EXPECT_NE(ask_cli.log().find("refused the prompt: not authorized (135)"), std::string::npos)
+      << ask_cli.log();
+}
+
 TEST_F(AclTest, AnonymousClientsAndWrongPasswordsGetNothing) {
   ASSERT_NO_FATAL_FAILURE(start_broker_with_acl_file(read_file(acl_example)));
   EXPECT_ANY_THROW(mqtt_peer(broker_->uri(), "anonymous"));
