@@ -66,7 +66,7 @@ TEST_F(GateTest, PinVerdicts) {
       {"", "unlock", true, verdict::kind::wait_for_words, "pinNeeded"},
       {"unlock 1234", "", false, verdict::kind::refuse, "challengeFailedPinNeeded"},
       {"set it to 21", "", false, verdict::kind::refuse, "pinNeeded"},  // two digits are no attempt
-      {"unlock at 1730 with 4711", "", false, verdict::kind::run, ""},      // a time beside the PIN
+      {"unlock at 1730 with 4711", "", false, verdict::kind::run, ""},  // a time beside the PIN
       // Many PIN-like numbers at once are guessing, even when one of them is right.
       {"1111 or 2222 or 4711", "", false, verdict::kind::refuse, "tooManyFailedAttempts"},
   };
