@@ -1,8 +1,10 @@
 // livebridge: flags, config, exit codes. Everything else lives in the library.
 #include <cstdio>
 #include <exception>
+#include <iostream>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "app/ask.hpp"
@@ -42,6 +44,8 @@ void usage(std::FILE* to) {
       "                                                               answer one, print what was done\n"
       "       livebridge audit [--config PATH] [--since 1h] [--json]    print the audit trail\n"
       "       livebridge audit [--config PATH] --verify                check the audit trail's chain\n"
+      "       livebridge hash-pin < PIN                               print a stored hash of the PIN (for\n"
+      "                                                               /etc/livebridge/pin)\n"
       "       livebridge --version\n"
       "LEVEL: error, warning, notice, info (default), debug. Default config: %s\n",
       default_config);
@@ -182,6 +186,7 @@ std::optional<int> parse_args(int argc, char** argv, options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc == 2 && std::string_view(argv[1]) == "hash-pin") return lb::app::run_hash_pin(std::cin);
   options opts;
   if (auto code = parse_args(argc, argv, opts)) return *code;
 
@@ -208,7 +213,6 @@ int main(int argc, char** argv) {
   }
   lb::log::add_secret(secrets.value.api_key);
   lb::log::add_secret(secrets.value.mqtt_password);
-  lb::log::add_secret(secrets.value.pin);
 
   if (!client) {
     // Under ProtectSystem=strict a directory outside the state directory reads fine but cannot be

@@ -28,6 +28,9 @@ namespace {
 constexpr std::size_t held_replies_max = 256;
 // Notes about approved calls waiting for the model; beyond this the oldest is dropped (logged).
 constexpr std::size_t notes_max = 16;
+// The source of a call made outside any turn. No config can name it (sources are letters,
+// digits, '_' and '-'), so a tool restricted to sources never runs unprompted.
+constexpr std::string_view unprompted_source = "(none)";
 
 std::optional<trust::pin_verifier> pin_from(const config::secrets& secrets) {
   if (secrets.pin.empty()) return std::nullopt;
@@ -487,9 +490,10 @@ void bridge::on_voice_chunk(const incoming_message& msg) {
   // Microphone audio while a call is outstanding has been reported to make the server close the
   // session (1008), so it is dropped until every call is answered; so is audio with no session.
   // Logged once per stretch, not once per chunk.
-  const char* drop_reason = !session_->ready()                 ? "the Live session is not connected"
-                            : dispatcher_->pending_calls() > 0 ? "a tool call is outstanding"
-                                                               : nullptr;
+  const char* drop_reason = !session_->ready() ? "the Live session is not connected"
+                            : dispatcher_->pending_model_calls() + guard_->held_calls() > 0
+                                ? "a tool call is outstanding"
+                                : nullptr;
   if (drop_reason != nullptr) {
     if (voice_dropped_++ == 0) log::info("voice.dropped", "reason=" + log::quote(drop_reason));
     return;
@@ -514,8 +518,18 @@ void bridge::on_voice_end(const incoming_message& msg) {
 
 // --- the Live session -------------------------------------------------------------------------
 
+std::shared_ptr<trust::turn_evidence> bridge::unprompted_evidence() {
+  // One per session: the loop guard counts unprompted calls too, and no PIN can approve them.
+  if (!unprompted_) {
+    unprompted_ = std::make_shared<trust::turn_evidence>();
+    unprompted_->source = unprompted_source;
+  }
+  return unprompted_;
+}
+
 void bridge::on_session_ready() {
   ++session_generation_;
+  unprompted_.reset();
   go_away_pending_ = false;
   go_away_timer_.cancel();
   notify_status();
@@ -583,13 +597,17 @@ void bridge::on_server_message(live::server_message& msg) {
     }
     if (refusal) {
       log::warning("tool.refused", "call=" + call.id + " reason=" + log::quote(*refusal));
+      guard_->record_refusal(call.id, call.name, call.args, turn_ ? turn_->source.id : json(),
+                             turn_ ? turn_->source.source : std::string(unprompted_source), *refusal);
       queue_tool_response(live::function_response(call.id, call.name, json{{"error", *refusal}}));
       continue;
     }
     handle_function_call(std::move(call));
   }
   for (const auto& id : msg.cancelled_ids) {
-    const bool known = guard_->cancel(id) || dispatcher_->cancel(id);
+    const bool held = guard_->cancel(id);
+    const bool known = held || dispatcher_->cancel(id);
+    if (known && !held) guard_->on_cancelled(id);
     log::info("tool.cancellation", "call=" + id + (known ? " pending=yes" : " pending=no"));
     record_call_result(id, false, json{{"error", "cancelled by the model"}});
   }
@@ -615,7 +633,7 @@ void bridge::handle_function_call(live::function_call call) {
     if (blocking) turns_.on_call_started();
   }
   const json prompt_id = turn_ ? turn_->source.id : json();
-  const std::string source = turn_ ? turn_->source.source : "default";
+  const std::string source = turn_ ? turn_->source.source : std::string(unprompted_source);
   const auto started = std::chrono::steady_clock::now();
   const auto generation = session_generation_;
   auto answer = [this, id = call.id, name = call.name, args = shown, started, generation, late_result,
@@ -659,10 +677,10 @@ void bridge::handle_function_call(live::function_call call) {
     // Unknown or invalid: the dispatcher answers why, and nothing reaches a device.
     dispatcher_->call(call.id, call.name, std::move(args), std::move(answer));
   } else {
-    guard_->call(*spec, std::move(args),
-                 call_guard::call_context{call.id, prompt_id,
-                                          turn_ ? turn_->evidence : std::make_shared<trust::turn_evidence>()},
-                 std::move(answer));
+    guard_->call(
+        *spec, std::move(args),
+        call_guard::call_context{call.id, prompt_id, turn_ ? turn_->evidence : unprompted_evidence()},
+        std::move(answer));
   }
   // After the command is on its way: the event is for onlookers, the device comes first.
   publish_event(json{{"event", "tool_call"}, {"call", call.id}, {"name", call.name}, {"args", shown}});

@@ -94,6 +94,7 @@ class bridge final : private live::session_events {
   void tell_model(std::string note);
   void flush_notes();
   void on_confirm_answer(const incoming_message& msg);
+  std::shared_ptr<trust::turn_evidence> unprompted_evidence();
 
   struct pending_reload {
     config::config cfg;
@@ -108,7 +109,8 @@ class bridge final : private live::session_events {
   std::unique_ptr<mqtt::client> prompt_inbox_;  // null when mqtt.persistent_prompts is off
   std::unique_ptr<tools::dispatcher> dispatcher_;
   std::unique_ptr<call_guard> guard_;
-  std::deque<std::string> notes_;  // for the model, waiting for a quiet moment (bounded)
+  std::deque<std::string> notes_;                     // for the model, waiting for a quiet moment (bounded)
+  std::shared_ptr<trust::turn_evidence> unprompted_;  // calls outside any turn, this session
   std::unique_ptr<live::session> session_;
   turn_fsm turns_;
   std::optional<turn_record> turn_;  // the running turn's contents, while turns_ is in a turn

@@ -33,6 +33,9 @@ tools::call_outcome refusal(const trust::verdict& v) {
   return o;
 }
 
+// PBKDF2 checks one shown_args may spend (a few milliseconds each, on the io thread).
+constexpr std::size_t shown_check_budget = 4;
+
 int local_minute_now() {
   const std::time_t t = std::time(nullptr);
   std::tm local{};
@@ -99,17 +102,39 @@ void call_guard::open_audit() {
 
 call_guard::~call_guard() = default;
 
-json call_guard::shown_args(const json& args) const {
-  if (!gate_.has_pin()) return args;
-  json shown = args;
+json call_guard::shown_args(const json& value) const {
+  const auto& pin = gate_.pin();
+  if (!pin) return value;
+  json shown = value;
+  std::vector<json*> leaves;
   std::vector<json*> todo{&shown};
+  std::size_t checks = 0;
   while (!todo.empty()) {
     json* v = todo.back();
     todo.pop_back();
     if (v->is_string()) {
-      *v = gate_.without_pin(v->get_ref<const std::string&>());
+      checks += pin->checks_needed(v->get_ref<const std::string&>());
+      leaves.push_back(v);
+    } else if (v->is_number_integer() || v->is_number_unsigned()) {
+      // A PIN given as a number ({"code": 4711}) is still the PIN.
+      *v = v->dump();
+      checks += pin->checks_needed(v->get_ref<const std::string&>());
+      leaves.push_back(v);
     } else if (v->is_structured()) {
       for (auto& child : *v) todo.push_back(&child);
+    }
+  }
+  // Each check is a PBKDF2 on the io thread: past a small budget, every long digit run is hidden
+  // unchecked (hiding too much is the safe failure).
+  const bool affordable = checks <= shown_check_budget;
+  for (json* leaf : leaves) {
+    const auto& text = leaf->get_ref<const std::string&>();
+    std::string hidden = affordable ? pin->redact(text) : pin->mask_long_runs(text);
+    if (hidden != text) {
+      *leaf = std::move(hidden);
+    } else if (const json number = json::parse(text, nullptr, false);
+               number.is_number_integer() || number.is_number_unsigned()) {
+      *leaf = number;  // a number that was not the PIN stays a number
     }
   }
   return shown;
@@ -120,8 +145,9 @@ void call_guard::audit(json record) {
     systemd::send_audit_to_journal(record);
     return;
   }
-  if (auto error = audit_->append(std::move(record))) {
+  if (auto error = audit_->append(record)) {
     log::error("audit.write_failed", "reason=" + log::quote(*error));
+    systemd::send_audit_to_journal(record);  // the journal's copy is then the only one
     return;
   }
   // The journal's copy carries the file's seq, time and chain link.
@@ -168,7 +194,7 @@ void call_guard::judge(const tools::tool_spec& tool, json args, call_context ctx
       return;
     }
     case trust::verdict::kind::ask_person:
-      ask_person(tool, std::move(args), digest, ctx, answer);
+      ask_person(tool, std::move(args), digest, ctx, answer, std::move(base));
       return;
     case trust::verdict::kind::wait_for_words: {
       if (!may_wait) break;  // judged for the last time: cannot happen, the evidence is final
@@ -178,7 +204,10 @@ void call_guard::judge(const tools::tool_spec& tool, json args, call_context ctx
       h.ctx = std::move(ctx);
       h.answer = std::move(answer);
       log::info("trust.waiting_for_words", "call=" + h.ctx.call_id + " name=" + tool.name);
-      h.timer.expires_after(cfg_.trust.transcript_grace);
+      // One grace per turn, from the first call held: new words do not extend it.
+      if (!h.ctx.evidence->grace_deadline)
+        h.ctx.evidence->grace_deadline = facts.now + cfg_.trust.transcript_grace;
+      h.timer.expires_at(*h.ctx.evidence->grace_deadline);
       h.timer.async_wait([this, evidence = std::weak_ptr(h.ctx.evidence),
                           alive = std::weak_ptr<int>(alive_)](const boost::system::error_code& ec) {
         if (ec || alive.expired()) return;
@@ -194,23 +223,57 @@ void call_guard::judge(const tools::tool_spec& tool, json args, call_context ctx
 void call_guard::carry_out(const tools::tool_spec& tool, json args, call_context ctx, answer_fn answer,
                            json audit_base) {
   const auto started = steady::now();
+  // Looking is not an action: a query tool's answers are not on record.
+  const bool recorded = !tool.query.has_value();
+  if (recorded) in_flight_[ctx.call_id] = audit_base;
   ports_.dispatcher().call(ctx.call_id, tool.name, std::move(args),
-                           [this, started, answer = std::move(answer), base = std::move(audit_base),
+                           [this, started, recorded, call_id = ctx.call_id, answer = std::move(answer),
+                            base = std::move(audit_base),
                             alive = std::weak_ptr<int>(alive_)](tools::call_outcome outcome) mutable {
-                             json record = std::move(base);
-                             record["decision"] = outcome.status == "dry_run" ? "dry_run" : "carried_out";
-                             record["ok"] = outcome.ok;
-                             record["status"] = outcome.status;
-                             record["outcome"] = outcome.response;
-                             if (!outcome.published.empty())
-                               record["published"] = published_json(outcome.published);
-                             record["ms"] = ms_since(started);
+                             json record;
+                             if (recorded && !alive.expired()) {
+                               in_flight_.erase(call_id);
+                               record = std::move(base);
+                               record["decision"] =
+                                   outcome.status == tools::call_status::dry_run ? "dry_run" : "carried_out";
+                               record["ok"] = outcome.ok;
+                               record["status"] = outcome.status;
+                               record["outcome"] = shown_args(outcome.response);
+                               if (!outcome.published.empty())
+                                 record["published"] = shown_args(published_json(outcome.published));
+                               record["ms"] = ms_since(started);
+                             }
                              // The model is waiting for the answer; the record is written after it.
                              answer(std::move(outcome));
+                             if (record.is_null()) return;
                              asio::post(io_, [this, alive, record = std::move(record)]() mutable {
                                if (!alive.expired()) audit(std::move(record));
                              });
                            });
+}
+
+void call_guard::on_cancelled(const std::string& call_id) {
+  auto it = in_flight_.find(call_id);
+  if (it == in_flight_.end()) return;
+  json record = std::move(it->second);
+  in_flight_.erase(it);
+  record["decision"] = "cancelled";
+  record["ok"] = false;
+  record["reason"] =
+      "cancelled by the model after it was handed to the dispatcher; the device may have acted";
+  audit(std::move(record));
+}
+
+void call_guard::record_refusal(const std::string& call_id, const std::string& tool, const json& args,
+                                const json& prompt_id, const std::string& source, const std::string& reason) {
+  audit(json{{"prompt", prompt_id},
+             {"source", source},
+             {"call", call_id},
+             {"tool", tool},
+             {"args", shown_args(args)},
+             {"decision", "refused"},
+             {"ok", false},
+             {"reason", reason}});
 }
 
 bool call_guard::cancel(const std::string& call_id) {
@@ -283,13 +346,12 @@ json call_guard::request_json(const trust::approval_request& r) const {
 }
 
 void call_guard::ask_person(const tools::tool_spec& tool, json args, const std::string& digest,
-                            const call_context& ctx, const answer_fn& answer) {
-  json base{{"prompt", ctx.prompt_id},
-            {"source", ctx.evidence->source},
-            {"call", ctx.call_id},
-            {"tool", tool.name},
-            {"args", shown_args(args)}};
+                            const call_context& ctx, const answer_fn& answer, json base) {
   if (const auto* waiting = book_.waiting_for(digest)) {
+    base["decision"] = "refused";
+    base["ok"] = false;
+    base["reason"] = "ackNeeded: already waiting for the person's answer to request " + waiting->id;
+    audit(std::move(base));
     answer(
         refusal({trust::verdict::kind::refuse, "ackNeeded",
                  "the person has already been asked to approve exactly this (request " + waiting->id +
@@ -309,7 +371,7 @@ void call_guard::ask_person(const tools::tool_spec& tool, json args, const std::
     tools::variables vars;
     for (auto it = args.begin(); it != args.end(); ++it) vars.emplace(it.key(), it.value());
     auto rendered = tool.guard.confirm_message->render(vars, false);
-    if (auto* text = std::get_if<std::string>(&rendered)) r.message = *text;
+    if (auto* text = std::get_if<std::string>(&rendered)) r.message = gate_.without_pin(*text);
   }
   if (r.message.empty())
     r.message = "Allow " + tool.name + " " + json_text(shown_args(args)) +
@@ -321,8 +383,11 @@ void call_guard::ask_person(const tools::tool_spec& tool, json args, const std::
       base["decision"] = "refused";
       base["reason"] = a.reason;
       base["ok"] = false;
+      log::warning("trust.refused", "call=" + ctx.call_id + " name=" + tool.name +
+                                        " code=tooManyRequests reason=" + log::quote(a.reason));
       answer(refusal({trust::verdict::kind::refuse, "tooManyRequests", a.reason + "; nothing was done", ""}));
       audit(std::move(base));
+      run(actions);  // expiries found on the way are still reported
       return;
     }
   }
@@ -422,9 +487,12 @@ void call_guard::execute_approved(const trust::approval_request& r, const std::s
       "approval-" + r.id, r.tool, r.args,
       [this, r, by, started, alive = std::weak_ptr<int>(alive_)](tools::call_outcome o) {
         if (alive.expired()) return;
-        finish_request(r, o.status == "dry_run" ? "dry_run" : "approved", by, o.ok, o.response, "",
-                       o.published.empty() ? json() : published_json(o.published), ms_since(started));
-      });
+        finish_request(r, o.status == tools::call_status::dry_run ? "dry_run" : "approved", by, o.ok,
+                       shown_args(o.response), "",
+                       o.published.empty() ? json() : shown_args(published_json(o.published)),
+                       ms_since(started));
+      },
+      true);
 }
 
 void call_guard::finish_request(const trust::approval_request& r, const std::string& decision,
@@ -512,6 +580,7 @@ void call_guard::on_link_up() {
 void call_guard::reconfigure(const config::config& cfg, std::optional<trust::pin_verifier> pin) {
   run(book_.on_withdraw_all("the configuration was reloaded; ask again"));
   gate_.reconfigure(cfg.trust, std::move(pin));
+  gate_.set_rate_limits(cfg.tools);
   const bool audit_moved = trust::audit_directory(cfg) != trust::audit_directory(cfg_) ||
                            cfg.trust.audit.max_bytes != cfg_.trust.audit.max_bytes ||
                            cfg.trust.audit.keep_files != cfg_.trust.audit.keep_files;

@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +59,12 @@ class call_guard {
   // The turn's transcript grew, or (final) the turn is over: held calls of it are judged again.
   void on_words(const std::shared_ptr<trust::turn_evidence>& evidence, bool final);
   std::size_t held_calls() const { return held_.size(); }
+  // The model cancelled a call the dispatcher had (and forgot): it goes on record as cancelled.
+  void on_cancelled(const std::string& call_id);
+  // A call the bridge refused before judging it (the stop, a timed-out turn, too many in one
+  // toolCall) goes on record too.
+  void record_refusal(const std::string& call_id, const std::string& tool, const nlohmann::json& args,
+                      const nlohmann::json& prompt_id, const std::string& source, const std::string& reason);
 
   // A person's answer on <prefix>/confirm/<id>.
   void on_answer(const std::string& request_id, const incoming_message& msg);
@@ -70,8 +77,9 @@ class call_guard {
 
   // Typed words with the PIN taken out, before they go to the model, an event or a log.
   std::string without_pin(std::string_view words) const { return gate_.without_pin(words); }
-  // A call's arguments as they may be shown (logs, events, the audit trail): the PIN taken out.
-  nlohmann::json shown_args(const nlohmann::json& args) const;
+  // A call's arguments (or a command, or a device's answer) as they may be shown (logs, events,
+  // the audit trail): the PIN taken out of every string and number.
+  nlohmann::json shown_args(const nlohmann::json& value) const;
 
  private:
   struct held_call;
@@ -80,7 +88,7 @@ class call_guard {
   void carry_out(const tools::tool_spec& tool, nlohmann::json args, call_context ctx, answer_fn answer,
                  nlohmann::json audit_base);
   void ask_person(const tools::tool_spec& tool, nlohmann::json args, const std::string& digest,
-                  const call_context& ctx, const answer_fn& answer);
+                  const call_context& ctx, const answer_fn& answer, nlohmann::json audit_base);
   void run(const trust::confirmation_book::actions& actions);
   void execute_approved(const trust::approval_request& r, const std::string& by);
   void finish_request(const trust::approval_request& r, const std::string& decision, const std::string& by,
@@ -102,6 +110,7 @@ class call_guard {
   std::unique_ptr<trust::audit_trail> audit_;
   boost::asio::steady_timer expiry_timer_;
   std::list<held_call> held_;
+  std::map<std::string, nlohmann::json> in_flight_;  // call id → its audit record so far
   bool stopped_ = false;
   // Answers and timers may outlive this object at shutdown: they hold this weakly.
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);

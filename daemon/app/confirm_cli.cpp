@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <string>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -15,6 +16,7 @@
 #include "common/json_access.hpp"
 #include "common/json_text.hpp"
 #include "mqtt/client.hpp"
+#include "trust/pin.hpp"
 
 namespace lb::app {
 using nlohmann::json;
@@ -24,6 +26,22 @@ namespace {
 // How long a listing waits for the retained list: it is there at once when the bridge runs.
 constexpr std::chrono::milliseconds list_wait{3000};
 
+// Text from the broker (a request's message comes from the model's arguments) is printed with
+// control characters escaped, so it cannot fake lines or move the cursor.
+std::string printable(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c < 0x20 || c == 0x7f) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 void print_waiting(const json& list) {
   if (!list.is_array() || list.empty()) {
     std::printf("no approval requests are waiting\n");
@@ -32,16 +50,32 @@ void print_waiting(const json& list) {
   for (const auto& r : list) {
     if (!r.is_object()) continue;
     const auto left = r.find("expires_in_s");
-    std::printf(
-        "%s  %s %s\n    \"%s\"  from %s, expires in %s s\n", string_member(r, "id").c_str(),
-        string_member(r, "tool").c_str(), json_text(r.value("args", json::object())).c_str(),
-        string_member(r, "message").c_str(), string_member(r, "source").c_str(),
-        left != r.end() && left->is_number_integer() ? std::to_string(left->get<long long>()).c_str() : "?");
+    const std::string seconds =
+        left != r.end() && left->is_number_integer() ? std::to_string(left->get<long long>()) : "?";
+    std::printf("%s  %s %s\n    \"%s\"  from %s, expires in %s s\n",
+                printable(string_member(r, "id")).c_str(), printable(string_member(r, "tool")).c_str(),
+                printable(json_text(r.value("args", json::object()))).c_str(),
+                printable(string_member(r, "message")).c_str(), printable(string_member(r, "source")).c_str(),
+                seconds.c_str());
   }
   std::printf("answer with: livebridge confirm ID yes|no\n");
 }
 
 }  // namespace
+
+int run_hash_pin(std::istream& in) {
+  std::string pin;
+  if (std::getline(in, pin)) {
+    while (!pin.empty() && (pin.back() == '\r' || pin.back() == ' ')) pin.pop_back();
+  }
+  const std::string stored = trust::pin_verifier::hash_for_storage(pin);
+  if (stored.empty()) {
+    std::fprintf(stderr, "livebridge hash-pin: a PIN is 4 to 12 digits (read from standard input)\n");
+    return 64;
+  }
+  std::printf("%s\n", stored.c_str());
+  return 0;
+}
 
 std::string cli_person() {
   if (const char* sudo = std::getenv("SUDO_USER"); sudo != nullptr && *sudo != '\0')
@@ -83,12 +117,15 @@ int run_confirm(const config::config& cfg, const config::secrets& secrets, const
                 if (listing || answered || finished) return;
                 answered = true;
                 const json answer{{"answer", *request.yes ? "yes" : "no"}, {"by", cli_person()}};
-                if (!client->publish_and_forget(plain_message(
-                        cfg.mqtt.topic_prefix + "/confirm/" + request.id, json_text(answer), 1, false))) {
-                  std::fprintf(stderr, "livebridge confirm: the answer could not be sent to %s\n",
-                               cfg.mqtt.url.c_str());
-                  finish(75);
-                }
+                // A refusal by the broker (its ACL) is told at once, not after the timeout.
+                client->publish(plain_message(cfg.mqtt.topic_prefix + "/confirm/" + request.id,
+                                              json_text(answer), 1, false),
+                                [&](std::optional<std::string> error) {
+                                  if (!error || finished) return;
+                                  std::fprintf(stderr, "livebridge confirm: the answer was not taken: %s\n",
+                                               error->c_str());
+                                  finish(error->find("not connected") != std::string::npos ? 75 : 1);
+                                });
               },
           .on_lost = [](const std::string&) {},
           .on_message =
@@ -108,9 +145,9 @@ int run_confirm(const config::config& cfg, const config::secrets& secrets, const
                 std::printf("request %s: %s\n", request.id.c_str(),
                             decision.empty() ? "?" : decision.c_str());
                 if (const auto r = doc.find("response"); r != doc.end() && !r->is_null())
-                  std::printf("    %s\n", json_text(*r).c_str());
+                  std::printf("    %s\n", printable(json_text(*r)).c_str());
                 if (const std::string reason = string_member(doc, "reason"); !reason.empty())
-                  std::printf("    %s\n", reason.c_str());
+                  std::printf("    %s\n", printable(reason).c_str());
                 std::fflush(stdout);
                 finish(succeeded || decision == "declined" ? 0 : 1);
               },

@@ -100,7 +100,6 @@ class service {
     }
     log::add_secret(next.secrets.api_key);
     log::add_secret(next.secrets.mqtt_password);
-    log::add_secret(next.secrets.pin);
     // Started with --dry-run: a reload must not start publishing to devices.
     if (dry_run_flag_) next.cfg->trust.dry_run = true;
     reloading_ = true;

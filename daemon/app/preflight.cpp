@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -58,6 +59,12 @@ std::vector<written_directory> written_directories(const config::config& cfg) {
     const bool chosen = cfg.live.audio.directory && !cfg.live.audio.directory->empty();
     if (const std::string dir = spoken_answer_directory(cfg.live); !dir.empty())
       out.push_back({"live.audio.directory", dir, !chosen});
+  }
+  // The audit trail: an owner who named its directory wants it written, or told why not.
+  if (cfg.trust.audit.directory && !cfg.trust.audit.directory->empty()) {
+    const std::string audit = *cfg.trust.audit.directory;
+    if (std::none_of(out.begin(), out.end(), [&](const auto& d) { return d.path == audit; }))
+      out.push_back({"trust.audit.directory", audit, false});
   }
   return out;
 }

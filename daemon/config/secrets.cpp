@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "common/url.hpp"
+#include "trust/pin.hpp"
 
 namespace lb::config {
 namespace {
@@ -172,9 +173,13 @@ secrets_result load_secrets(const config& cfg, const std::function<const char*(c
       pin_unreadable = true;
     }
   }
-  if (!out.value.pin.empty() && !well_formed_pin(out.value.pin)) {
+  // The verifier's own reading decides, so that a stored hash the bridge could not use is a
+  // config error here, not a PIN tool refusing every call later.
+  if (!out.value.pin.empty() &&
+      (!well_formed_pin(out.value.pin) ||
+       std::holds_alternative<std::string>(trust::pin_verifier::from_secret(out.value.pin)))) {
     out.errors.push_back(pin_source +
-                         ": expected a PIN of 4 to 12 digits, or a stored hash beginning \"pbkdf2-sha256$\" "
+                         ": expected a PIN of 4 to 12 digits, or a stored hash made by livebridge hash-pin "
                          "(the content is not shown)");
     out.value.pin.clear();
     pin_unreadable = true;

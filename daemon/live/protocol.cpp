@@ -113,7 +113,15 @@ json elide(const json& v, std::size_t max_string) {
   if (v.is_object()) {
     json out = json::object();
     for (auto it = v.begin(); it != v.end(); ++it) {
-      if (it.key() == "data" && it.value().is_string()) {
+      if (it.key() == "inputTranscription" && it.value().is_object()) {
+        // The person's own words may hold their PIN: their length only, never the words.
+        const auto text = it.value().find("text");
+        std::string note = "<";
+        note += std::to_string(
+            text != it.value().end() && text->is_string() ? text->get_ref<const std::string&>().size() : 0);
+        note += " chars of the person's words>";
+        out[it.key()] = json{{"text", std::move(note)}};
+      } else if (it.key() == "data" && it.value().is_string()) {
         // Appended piece by piece: GCC 12 at -O3 reports a false -Wstringop-overflow for
         // "literal" + std::string (libstdc++'s inlined _M_replace).
         std::string note = "<";

@@ -61,6 +61,7 @@ struct dispatcher::pending {
   std::string correlation;  // response style
   std::string device_key;   // state style: one command in flight per state topic
   bool started = false;
+  bool outlives_session = false;
   std::size_t handed = 0;  // messages[0, handed) went to the publisher
   std::size_t publishes_outstanding = 0;
   boost::asio::steady_timer timer;
@@ -108,7 +109,8 @@ std::optional<std::string> argument_error(const tool_spec& tool, json& args) {
   return std::nullopt;
 }
 
-void dispatcher::call(std::string call_id, std::string name, json args, done_handler done) {
+void dispatcher::call(std::string call_id, std::string name, json args, done_handler done,
+                      bool outlives_session) {
   const tool_spec* tool = find_tool(name);
   if (tool == nullptr) {
     std::string known;
@@ -129,6 +131,7 @@ void dispatcher::call(std::string call_id, std::string name, json args, done_han
   auto p = std::make_unique<pending>(executor_);
   p->seq = next_seq_++;
   p->call_id = std::move(call_id);
+  p->outlives_session = outlives_session;
   p->tool = tool;
   p->args = args.is_object() ? std::move(args) : json::object();
   p->done = std::move(done);
@@ -151,6 +154,7 @@ void dispatcher::call(std::string call_id, std::string name, json args, done_han
   }
 
   pending& ref = *p;
+  if (ref.outlives_session) ++session_free_calls_;
   calls_.emplace(ref.seq, std::move(p));
   if (!ref.device_key.empty()) {
     auto& queue = device_queues_[ref.device_key];
@@ -447,6 +451,7 @@ void dispatcher::forget(seq_t seq) {
   if (it == calls_.end()) return;
   std::unique_ptr<pending> p = std::move(it->second);
   calls_.erase(it);
+  if (p->outlives_session) --session_free_calls_;
   p->timer.cancel();
   if (!p->ack_topic.empty()) {
     const auto [first, last] = listeners_.equal_range(p->ack_topic);
@@ -502,7 +507,7 @@ bool dispatcher::cancel(const std::string& call_id) {
 std::vector<std::string> dispatcher::cancel_unpublished() {
   std::vector<seq_t> unpublished;
   for (const auto& [seq, p] : calls_)
-    if (!p->started) unpublished.push_back(seq);
+    if (!p->started && !p->outlives_session) unpublished.push_back(seq);
   std::vector<std::string> ids;
   for (seq_t seq : unpublished) {
     ids.push_back(find(seq)->call_id);

@@ -80,7 +80,10 @@ class dispatcher {
   // nothing; it never waits behind a command and needs no broker connection. A dry run (the
   // tool's guard.dry_run or options::dry_run) renders as usual and answers with what would have
   // been published, publishing nothing.
-  void call(std::string call_id, std::string name, json args, done_handler done);
+  // `outlives_session`: a call a person approved, which belongs to no Live session and must run
+  // (and be answered) whatever becomes of the session; cancel_unpublished leaves it alone.
+  void call(std::string call_id, std::string name, json args, done_handler done,
+            bool outlives_session = false);
 
   // Forgets a call: if it was not published yet it never will be; if it was, its answer is
   // dropped. Returns false when no such call is pending.
@@ -98,14 +101,17 @@ class dispatcher {
   // Answers every pending call with `reason` (used on shutdown).
   void fail_all(const std::string& reason);
 
-  // Forgets every call not yet published (queued behind a command to the same device): their
-  // session is gone, so no one could be told what they did. Returns their call ids.
+  // Forgets every call of the model not yet published (queued behind a command to the same
+  // device): their session is gone, so no one could be told what they did. Calls made with
+  // outlives_session stay. Returns the ids forgotten.
   std::vector<std::string> cancel_unpublished();
 
   const std::vector<tool_spec>& tools() const { return tools_; }
   // The declared function of that name (names are unique), or null.
   const tool_spec* find_tool(std::string_view name) const;
   std::size_t pending_calls() const { return calls_.size(); }
+  // The pending calls the model made (those that belong to its session).
+  std::size_t pending_model_calls() const { return calls_.size() - session_free_calls_; }
 
  private:
   struct pending;
@@ -133,6 +139,7 @@ class dispatcher {
   seq_t next_seq_;
   std::string correlation_prefix_;  // makes correlation data unique across restarts
   std::map<seq_t, std::unique_ptr<pending>> calls_;
+  std::size_t session_free_calls_ = 0;                      // calls_ made with outlives_session
   std::unordered_multimap<std::string, seq_t> listeners_;   // ack topic → calls listening on it
   std::map<std::string, std::deque<seq_t>> device_queues_;  // front = the command in flight
   state_cache states_;                                      // the query tools' topics

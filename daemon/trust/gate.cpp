@@ -41,6 +41,21 @@ gate::gate(const config::trust_config& cfg, std::optional<pin_verifier> pin)
 void gate::reconfigure(const config::trust_config& cfg, std::optional<pin_verifier> pin) {
   cfg_ = cfg;
   pin_ = std::move(pin);
+  lockout_.set_limits(cfg.pin_attempts, cfg.lockout);
+}
+
+void gate::set_rate_limits(const std::vector<tools::tool_spec>& tools) {
+  // The calls already counted stay counted under the new limit; a tool without one is forgotten.
+  for (auto it = rates_.begin(); it != rates_.end();) {
+    const auto spec =
+        std::find_if(tools.begin(), tools.end(), [&](const auto& t) { return t.name == it->first; });
+    if (spec == tools.end() || !spec->guard.rate) {
+      it = rates_.erase(it);
+    } else {
+      it->second.set_limit(*spec->guard.rate);
+      ++it;
+    }
+  }
 }
 
 std::string gate::without_pin(std::string_view words) const {
@@ -92,7 +107,7 @@ verdict gate::judge(const tools::tool_spec& tool, const nlohmann::json& args, co
   // loop is what it is for.
   const std::size_t earlier = evidence.calls_seen[digest]++;
   if (auto v = check_limits(tool, args, evidence, facts)) return *v;
-  if (earlier >= cfg_.loop_guard)
+  if (earlier >= cfg_.loop_guard && !tool.query)
     return refuse("loopGuard", tool.name + " was called with these arguments " + std::to_string(earlier + 1) +
                                    " times in this turn; at most " + std::to_string(cfg_.loop_guard) +
                                    " are carried out. Do not call it again in this turn");
@@ -127,22 +142,29 @@ verdict gate::judge_pin(const std::string& digest, turn_evidence& evidence, cloc
     return refuse("pinNeeded",
                   "the PIN of this turn already approved this exact action once; the person must say "
                   "the PIN again in a new turn to repeat it");
-  // Several PIN-like numbers in one turn are guesses: each counts as an attempt, so one sentence
-  // cannot try a dozen PINs for the price of one.
+  // Every PIN-like number the person gave this turn is an attempt: one sentence cannot try a
+  // dozen PINs for the price of one.
   std::set<std::string> candidates;
   for (const auto* words : {&evidence.typed, &evidence.heard})
     for (const auto& run : digit_runs(*words))
       if (run.digits.size() >= pin_verifier::min_length && run.digits.size() <= pin_verifier::max_length)
         candidates.insert(run.digits);
-  if (candidates.size() > max_pin_candidates && !evidence.transcript_may_grow) {
+  const auto count_wrong = [&](std::size_t attempts) {
     bool locks = false;
-    if (!evidence.pin_attempt_counted) {
-      evidence.pin_attempt_counted = true;
-      for (std::size_t i = 0; i < candidates.size(); ++i) locks = lockout_.on_wrong(now) || locks;
-    }
-    if (locks || lockout_.locked(now))
-      return refuse("tooManyFailedAttempts",
-                    "too many wrong PINs; PIN confirmations are locked for " + format_duration(cfg_.lockout));
+    if (evidence.pin_attempt_counted) return false;
+    evidence.pin_attempt_counted = true;
+    for (std::size_t i = 0; i < attempts; ++i) locks = lockout_.on_wrong(now) || locks;
+    return locks;
+  };
+  const auto locked_now = [&] {
+    return refuse("tooManyFailedAttempts",
+                  "too many wrong PINs; PIN confirmations are locked for " + format_duration(cfg_.lockout));
+  };
+  if (candidates.size() > max_pin_candidates) {
+    // Guessing. Nothing is checked, even while the transcript grows; once it is final the guesses
+    // count.
+    if (evidence.transcript_may_grow) return {verdict::kind::wait_for_words, "pinNeeded", "", "pin"};
+    if (count_wrong(candidates.size()) || lockout_.locked(now)) return locked_now();
     return refuse("challengeFailedPinNeeded",
                   "the person gave " + std::to_string(candidates.size()) +
                       " numbers that could be PINs; ask them to say only the PIN");
@@ -157,16 +179,8 @@ verdict gate::judge_pin(const std::string& digest, turn_evidence& evidence, cloc
   }
   // The transcript of a voice turn may still be on its way (it is not ordered with the calls).
   if (evidence.transcript_may_grow) return {verdict::kind::wait_for_words, "pinNeeded", "", "pin"};
-  if (typed == pin_verifier::verdict::wrong || heard == pin_verifier::verdict::wrong) {
-    bool locks = false;
-    if (!evidence.pin_attempt_counted) {
-      evidence.pin_attempt_counted = true;
-      locks = lockout_.on_wrong(now);
-    }
-    if (locks || lockout_.locked(now))
-      return refuse("tooManyFailedAttempts", "the PIN was wrong " + std::to_string(cfg_.pin_attempts) +
-                                                 " times; PIN confirmations are locked for " +
-                                                 format_duration(cfg_.lockout));
+  if (!candidates.empty()) {
+    if (count_wrong(candidates.size()) || lockout_.locked(now)) return locked_now();
     return refuse("challengeFailedPinNeeded",
                   "the PIN the person gave is not correct; ask them to say or type it again");
   }

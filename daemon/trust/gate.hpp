@@ -26,13 +26,14 @@ using clock = std::chrono::steady_clock;
 
 // What one user turn has shown so far, as the gate needs it. Lives as long as the turn.
 struct turn_evidence {
-  std::string source = "default";                 // the prompt's source
-  std::string typed;                              // the person's typed words (before the PIN was taken out)
-  std::string heard;                              // the transcript of the person's voice in this turn
-  bool transcript_may_grow = false;               // a voice turn: the transcript is not ordered with calls
-  std::map<std::string, std::size_t> calls_seen;  // action digest → times called in this turn
-  std::set<std::string> carried_out_on_pin;       // digests this turn's PIN already approved
-  bool pin_attempt_counted = false;               // a wrong PIN counts once per turn
+  std::string source = "default";                   // the prompt's source
+  std::string typed;                                // the person's typed words (before the PIN was taken out)
+  std::string heard;                                // the transcript of the person's voice in this turn
+  bool transcript_may_grow = false;                 // a voice turn: the transcript is not ordered with calls
+  std::map<std::string, std::size_t> calls_seen;    // action digest → times called in this turn
+  std::set<std::string> carried_out_on_pin;         // digests this turn's PIN already approved
+  bool pin_attempt_counted = false;                 // a turn's wrong PINs are counted once
+  std::optional<clock::time_point> grace_deadline;  // set by the first call held for the words
 };
 
 struct verdict {
@@ -68,12 +69,15 @@ class gate {
   // A reload: new settings and PIN; the counted failures, a running lockout and the rate windows
   // stay (a reload must not be a way around them).
   void reconfigure(const config::trust_config& cfg, std::optional<pin_verifier> pin);
+  // ... and the tools' new rate limits apply to the calls already counted.
+  void set_rate_limits(const std::vector<tools::tool_spec>& tools);
 
   // A person approved the call out of band: only the rate limit still applies.
   verdict admit_approved(const tools::tool_spec& tool, clock::time_point now);
 
   // The PIN taken out of typed words before they reach the model (unchanged without a PIN).
   std::string without_pin(std::string_view words) const;
+  const std::optional<pin_verifier>& pin() const { return pin_; }
   bool has_pin() const { return pin_.has_value(); }
   bool locked(clock::time_point now) const { return lockout_.locked(now); }
 

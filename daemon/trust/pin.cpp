@@ -315,16 +315,42 @@ std::string pin_verifier::redact(std::string_view words) const {
   out.reserve(words.size());
   std::size_t copied = 0, checked = 0;
   for (const auto& run : digit_runs(words)) {
-    if (run.digits.size() != length_) continue;
-    bool hide = true;  // unchecked beyond the cap, or OpenSSL failed: hide rather than leak
-    if (checked < max_checked_runs) {
+    if (run.digits.size() < length_) continue;
+    // A longer run may hold the PIN joined to other digits ("1234, 10 minutes" reads as one run):
+    // every window of the PIN's length is looked at, and the whole run hidden if one matches.
+    bool hide = false;
+    for (std::size_t at = 0; !hide && at + length_ <= run.digits.size(); ++at) {
+      if (checked >= max_checked_runs) {
+        hide = true;  // unchecked beyond the cap: hide rather than leak
+        break;
+      }
       ++checked;
       bool hashed = false;
-      hide = matches(run.digits, hashed) || !hashed;
+      hide = matches(run.digits.substr(at, length_), hashed) || !hashed;  // OpenSSL failed: hide
     }
     if (!hide) continue;
     out.append(words.substr(copied, run.begin - copied));
     out += "[PIN]";
+    copied = run.end;
+  }
+  out.append(words.substr(copied));
+  return out;
+}
+
+std::size_t pin_verifier::checks_needed(std::string_view words) const {
+  std::size_t n = 0;
+  for (const auto& run : digit_runs(words))
+    if (run.digits.size() >= length_) n += run.digits.size() - length_ + 1;
+  return n;
+}
+
+std::string pin_verifier::mask_long_runs(std::string_view words) const {
+  std::string out;
+  std::size_t copied = 0;
+  for (const auto& run : digit_runs(words)) {
+    if (run.digits.size() < length_) continue;
+    out.append(words.substr(copied, run.begin - copied));
+    out += "[digits]";
     copied = run.end;
   }
   out.append(words.substr(copied));

@@ -59,6 +59,12 @@ class pin_verifier {
   // the PIN's length beyond the first max_checked_runs are replaced unchecked, so the cap never
   // lets a PIN through.
   std::string redact(std::string_view words) const;
+  // How many hashes redact(words) would compute (windows of the PIN's length in its digit runs,
+  // uncapped), so that a caller with many strings can keep its own budget.
+  std::size_t checks_needed(std::string_view words) const;
+  // Every digit run at least as long as the PIN replaced by "[digits]", with no hashing: the
+  // fail-closed answer when checking would cost too much.
+  std::string mask_long_runs(std::string_view words) const;
 
   std::size_t length() const { return length_; }
 

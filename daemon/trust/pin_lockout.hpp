@@ -30,6 +30,12 @@ class pin_lockout {
   // again from the next wrong one (which is 1).
   std::size_t failures() const { return failures_; }
 
+  // New settings (a reload): the failures counted and a running lockout stay.
+  void set_limits(std::size_t attempts, std::chrono::milliseconds lockout) {
+    attempts_ = attempts;
+    lockout_ = lockout;
+  }
+
  private:
   std::size_t attempts_;
   std::chrono::milliseconds lockout_;

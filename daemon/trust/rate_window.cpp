@@ -38,4 +38,9 @@ milliseconds rate_window::retry_after(time_point now) const {
   return std::chrono::ceil<milliseconds>(wait);
 }
 
+void rate_window::set_limit(tools::rate_limit limit) {
+  limit_ = limit;
+  while (taken_.size() > limit_.calls) taken_.pop_front();
+}
+
 }  // namespace lb::trust

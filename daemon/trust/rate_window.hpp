@@ -24,6 +24,8 @@ class rate_window {
   // How long from `now` until try_take would succeed, rounded up to whole milliseconds; zero
   // when it would now. For calls == 0, `per` (there is no such time; the caller says "never").
   std::chrono::milliseconds retry_after(time_point now) const;
+  // A new limit (a reload): the takes already counted stay, as many as the new limit keeps.
+  void set_limit(tools::rate_limit limit);
 
  private:
   bool unlimited() const { return limit_.per <= std::chrono::milliseconds::zero(); }

@@ -12,6 +12,7 @@
 
 #include "config/loader.hpp"
 #include "config/secrets.hpp"
+#include "trust/pin.hpp"
 
 namespace lb::config {
 namespace {
@@ -809,17 +810,25 @@ TEST_F(PinSecret, APinToolWithoutAPinIsAnErrorThatSaysWhereThePinGoes) {
 }
 
 TEST_F(PinSecret, AStoredHashIsAcceptedInPlaceOfThePin) {
-  write("creds/livebridge-pin", "pbkdf2-sha256$600000$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo\n");
+  const std::string stored = trust::pin_verifier::hash_for_storage("4711");
+  write("creds/livebridge-pin", stored + "\n");
   const auto r = load_secrets(cfg_with("pin", false), credentials());
   EXPECT_TRUE(r.errors.empty()) << r.errors[0];
-  EXPECT_EQ(r.value.pin, "pbkdf2-sha256$600000$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo");
+  EXPECT_EQ(r.value.pin, stored);
+}
+
+TEST_F(PinSecret, AHashTheBridgeCouldNotUseIsAConfigError) {
+  // Shaped like a stored hash, but not one: refused at the start, not by every PIN call later.
+  write("creds/livebridge-pin", "pbkdf2-sha256$600000$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo\n");
+  const auto r = load_secrets(cfg_with("pin", false), credentials());
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].find("livebridge hash-pin"), std::string::npos) << r.errors[0];
 }
 
 TEST_F(PinSecret, AMalformedPinIsAnErrorThatNeverShowsIt) {
   const std::string expected_credential =
-      "credential livebridge-pin: expected a PIN of 4 to 12 digits, or a stored hash beginning "
-      "\"pbkdf2-sha256$\" "
-      "(the content is not shown)";
+      "credential livebridge-pin: expected a PIN of 4 to 12 digits, or a stored hash made by livebridge "
+      "hash-pin (the content is not shown)";
   for (const std::string pin :
        {"123", "1234567890123", "12a4", "12 34", "\xef\xbc\x91\xef\xbc\x92\xef\xbc\x93\xef\xbc\x94",
         "pbkdf2-sha256$", "pbkdf2-sha256$abc def", "sha256$abcdef", "hunter2hunter2"}) {
@@ -835,7 +844,7 @@ TEST_F(PinSecret, AMalformedPinIsAnErrorThatNeverShowsIt) {
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_EQ(
       r.errors[0],
-      "trust.pin_file: expected a PIN of 4 to 12 digits, or a stored hash beginning \"pbkdf2-sha256$\" (the "
+      "trust.pin_file: expected a PIN of 4 to 12 digits, or a stored hash made by livebridge hash-pin (the "
       "content is not shown)");
   EXPECT_EQ(r.errors[0].find("98765"), std::string::npos);
 }

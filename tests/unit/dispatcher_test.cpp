@@ -179,6 +179,27 @@ TEST_F(DispatcherTest, OneCommandInFlightPerDevice) {
   EXPECT_TRUE((*off)[0].ok);
 }
 
+TEST_F(DispatcherTest, AnApprovedCallQueuedBehindAnotherOutlivesTheSession) {
+  auto model = call("c1", "set_light", {{"room", "garage"}, {"state", "ON"}});
+  auto model_queued = call("c2", "set_light", {{"room", "garage"}, {"state", "OFF"}});
+  auto approved = std::make_shared<std::vector<call_outcome>>();
+  dispatcher_.call(
+      "approval-1", "set_light", {{"room", "garage"}, {"state", "ON"}},
+      [approved](call_outcome o) { approved->push_back(std::move(o)); }, true);
+  settle();
+  EXPECT_EQ(dispatcher_.pending_model_calls(), 2u);
+  // The session ends: the model's queued call is forgotten, the approved one is not.
+  EXPECT_EQ(dispatcher_.cancel_unpublished(), std::vector<std::string>{"c2"});
+  device_says("z2m/garage", R"({"state":"ON"})");
+  ASSERT_EQ(pub_.sent.size(), 2u);  // the approved command went out after the first
+  device_says("z2m/garage", R"({"state":"ON"})");
+  ASSERT_EQ(approved->size(), 1u);
+  EXPECT_TRUE((*approved)[0].ok);
+  EXPECT_TRUE(model_queued->empty());
+  EXPECT_EQ(model->size(), 1u);
+  EXPECT_EQ(dispatcher_.pending_calls(), 0u);
+}
+
 TEST_F(DispatcherTest, UnknownFunctionAndBadArgumentsPublishNothing) {
   auto unknown = call("c1", "open_the_pod_bay_doors", json::object());
   auto bad = call("c2", "set_light", {{"room", "kitchen"}, {"state", "BLUE"}});

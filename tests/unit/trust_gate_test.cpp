@@ -120,6 +120,55 @@ TEST_F(GateTest, EachGuessInOneTurnCountsAsAnAttempt) {
   EXPECT_EQ(judge(t, json::object(), e, at()).code, "tooManyFailedAttempts");
 }
 
+TEST_F(GateTest, AVoiceTurnFullOfNumbersIsNotCheckedWhileItGrows) {
+  const auto t = tool("unlock", tools::confirmation::pin);
+  turn_evidence e;
+  e.heard = "1230 or 1231 or 4711";  // the right PIN among guesses
+  e.transcript_may_grow = true;
+  EXPECT_EQ(judge(t, json::object(), e, at()).what, verdict::kind::wait_for_words);
+  e.transcript_may_grow = false;
+  --e.calls_seen[action_digest(t.name, json::object())];  // judged again, as the guard does
+  EXPECT_EQ(judge(t, json::object(), e, at()).code, "tooManyFailedAttempts");
+}
+
+TEST_F(GateTest, TwoWrongNumbersAreTwoAttempts) {
+  const auto t = tool("unlock", tools::confirmation::pin);
+  turn_evidence e;
+  e.typed = "1111 or maybe 2222";  // pin_attempts is 2
+  EXPECT_EQ(judge(t, json::object(), e, at()).code, "tooManyFailedAttempts");
+}
+
+TEST_F(GateTest, QueriesAreNotLoopGuarded) {
+  auto t = tool("look");
+  t.query = tools::query_spec{};
+  turn_evidence e;
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(judge(t, json::object(), e, at()).what, verdict::kind::run);
+}
+
+TEST_F(GateTest, AReloadAppliesNewRateLimitsToTheCallsAlreadyCounted) {
+  auto t = tool("door");
+  t.guard.rate = tools::rate_limit{3, 60s};
+  turn_evidence a, b, c;
+  EXPECT_EQ(judge(t, json{{"n", 1}}, a, at()).what, verdict::kind::run);
+  EXPECT_EQ(judge(t, json{{"n", 2}}, b, at(1s)).what, verdict::kind::run);
+  t.guard.rate = tools::rate_limit{1, 60s};
+  g.set_rate_limits({t});
+  EXPECT_EQ(judge(t, json{{"n", 3}}, c, at(2s)).code, "rateLimited");
+}
+
+TEST_F(GateTest, AReloadKeepsARunningLockout) {
+  const auto t = tool("unlock", tools::confirmation::pin);
+  turn_evidence wrong;
+  wrong.typed = "1111 or 2222";
+  EXPECT_EQ(judge(t, json::object(), wrong, at()).code, "tooManyFailedAttempts");
+  auto relaxed = settings();
+  relaxed.pin_attempts = 10;
+  g.reconfigure(relaxed, pin("4711"));
+  turn_evidence right;
+  right.typed = "4711";
+  EXPECT_EQ(judge(t, json::object(), right, at(1s)).code, "tooManyFailedAttempts");
+}
+
 TEST_F(GateTest, WithoutAPinAPinToolFailsClosed) {
   gate none{settings(), std::nullopt};
   turn_evidence e;

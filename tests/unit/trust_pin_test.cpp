@@ -132,6 +132,10 @@ TEST(PinVerifier, RedactKeepsEverythingButThePinByteForByte) {
       {"no pin here, caf\xc3\xa9 at 4pm", "no pin here, caf\xc3\xa9 at 4pm"},
       {"bad utf-8 \xff 1234 \xfe", "bad utf-8 \xff [PIN] \xfe"},
       {"", ""},
+      // Joined to other digits, the PIN still never shows: the whole run goes.
+      {"unlock, pin: 1234, 10 minutes", "unlock, pin: [PIN] minutes"},
+      {"call 5551234", "call [PIN]"},
+      {"9876 5", "9876 5"},
   };
   for (const auto& r : table) EXPECT_EQ(pin.redact(r.words), r.redacted) << r.words;
 }
