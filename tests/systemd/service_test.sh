@@ -450,8 +450,10 @@ check "... and leaves the stopped livebridge@garden stopped" test "$(in_ns syste
 # ---- purge -------------------------------------------------------------------------------------------
 # livebridge@home is still running: the purge must stop it before its binary and state go.
 in_ns rm -f /etc/livebridge/test-ca.crt  # the test's own file; an operator's would keep the directory
+printf '2468\n' >"$work/pin"
+in_ns install -m 0600 "$work/pin" /etc/livebridge/pin
 installed_files=(/lib/systemd/system/livebridge.service /etc/livebridge/livebridge.yaml /etc/livebridge/gemini-api-key
-  /var/lib/private/livebridge)
+  /etc/livebridge/pin /var/lib/private/livebridge)
 instance_files=(/lib/systemd/system/livebridge@.service /var/lib/livebridge-instances
   /var/lib/private/livebridge-instances/home /var/lib/private/livebridge-instances/garden
   /etc/livebridge/garden/gemini-api-key /etc/livebridge/garden)
@@ -461,13 +463,13 @@ purged() {
   for f in "$@"; do ! in_ns test -e "$f" || return 1; done
   ! in_ns dpkg-query -W livebridge >/dev/null 2>&1
 }
-check "before the purge: the unit, the config, the key and the state directory are there" all_present "${installed_files[@]}"
+check "before the purge: the unit, the config, the key, the PIN and the state directory are there" all_present "${installed_files[@]}"
 check "... and the template, both instances' state and the garden's own key" all_present "${instance_files[@]}"
 in_ns env DEBIAN_FRONTEND=noninteractive dpkg --purge livebridge >>"$work/dpkg.log" 2>&1
 check "purge stops the running instance" bash -c \
   "[ \"\$(nsenter -t $sd_pid -m -p systemctl is-active livebridge@home)\" = inactive ] &&
    ! nsenter -t $sd_pid -m -p pgrep -x livebridge >/dev/null"
-check "purge removes the unit, the config, the key and the state directory" purged "${installed_files[@]}"
+check "purge removes the unit, the config, the key, the PIN and the state directory" purged "${installed_files[@]}"
 check "... the template, the instances' state directories and the garden's key and its directory" \
   purged "${instance_files[@]}"
 check "... and keeps only the owner's own home.yaml and garden.yaml in /etc/livebridge" \
