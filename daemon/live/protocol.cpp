@@ -121,6 +121,8 @@ json elide(const json& v, std::size_t max_string) {
             text != it.value().end() && text->is_string() ? text->get_ref<const std::string&>().size() : 0);
         note += " chars of the person's words>";
         out[it.key()] = json{{"text", std::move(note)}};
+      } else if (it.key() == "id" && it.value().is_string()) {
+        out[it.key()] = it.value();  // call ids are digits, and no secret
       } else if (it.key() == "data" && it.value().is_string()) {
         // Appended piece by piece: GCC 12 at -O3 reports a false -Wstringop-overflow for
         // "literal" + std::string (libstdc++'s inlined _M_replace).
@@ -139,8 +141,21 @@ json elide(const json& v, std::size_t max_string) {
     for (const auto& e : v) out.push_back(elide(e, max_string));
     return out;
   }
-  if (v.is_string() && v.get_ref<const std::string&>().size() > max_string) {
-    return log::abbreviate(v.get_ref<const std::string&>(), max_string);
+  if (v.is_string()) {
+    // A PIN the model repeats in its arguments or speech must not reach a debug log either: any
+    // run of four or more digits is hidden (ids are kept by the caller).
+    std::string text = v.get_ref<const std::string&>();
+    std::size_t run = 0;
+    for (std::size_t i = 0; i <= text.size(); ++i) {
+      if (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+        ++run;
+        continue;
+      }
+      if (run >= 4) text.replace(i - run, run, run, '#');
+      run = 0;
+    }
+    if (text.size() > max_string) return log::abbreviate(text, max_string);
+    return text;
   }
   return v;
 }
