@@ -1,5 +1,7 @@
 #include "tools/ack_match.hpp"
 
+#include "common/ascii.hpp"
+
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -7,15 +9,6 @@
 
 namespace lb::tools {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
-}
 
 std::string_view trimmed(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
@@ -67,13 +60,14 @@ bool subset_matches(const json& expected, const json& actual, double tolerance) 
   }
   if (expected.is_string()) {
     if (actual.is_string()) {
-      return iequals(trimmed(expected.get_ref<const std::string&>()),
-                     trimmed(actual.get_ref<const std::string&>()));
+      return ascii_iequals(trimmed(expected.get_ref<const std::string&>()),
+                           trimmed(actual.get_ref<const std::string&>()));
     }
     double e = 0;
     double a = 0;
     if (as_number(expected, e) && as_number(actual, a)) return std::fabs(a - e) <= tolerance;
-    if (actual.is_boolean()) return iequals(trimmed(expected.get_ref<const std::string&>()), actual.dump());
+    if (actual.is_boolean())
+      return ascii_iequals(trimmed(expected.get_ref<const std::string&>()), actual.dump());
     return false;
   }
   return expected == actual;  // booleans and null

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/ascii.hpp"
 #include "common/json_text.hpp"
 
 namespace lb::trust {
@@ -21,21 +22,11 @@ std::string_view trimmed(std::string_view s) {
   return s;
 }
 
-bool iequals(std::string_view word, std::string_view lower) {
-  if (word.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < word.size(); ++i) {
-    char c = word[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower[i]) return false;
-  }
-  return true;
-}
-
 std::optional<bool> word_answer(std::string_view word) {
   for (std::string_view yes : {"yes", "approve", "true", "1"})
-    if (iequals(word, yes)) return true;
+    if (ascii_iequals(word, yes)) return true;
   for (std::string_view no : {"no", "deny", "false", "0"})
-    if (iequals(word, no)) return false;
+    if (ascii_iequals(word, no)) return false;
   return std::nullopt;
 }
 

@@ -1,5 +1,7 @@
 #include "trust/pin.hpp"
 
+#include "common/ascii.hpp"
+
 #include <array>
 #include <charconv>
 #include <optional>
@@ -22,16 +24,6 @@ bool is_digit(char c) {
 // What may stand between two digit tokens of one run.
 bool is_joiner(char c) {
   return c == ' ' || c == '\t' || c == ',' || c == '-' || c == '.';
-}
-
-bool iequals(std::string_view word, std::string_view lower) {
-  if (word.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < word.size(); ++i) {
-    char c = word[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lower[i]) return false;
-  }
-  return true;
 }
 
 enum class token_kind {
@@ -65,18 +57,18 @@ token classify(std::string_view words, std::size_t begin, std::size_t end) {
     return t;
   }
   for (std::size_t d = 0; d < digit_words.size(); ++d)
-    if (iequals(w, digit_words[d])) {
+    if (ascii_iequals(w, digit_words[d])) {
       t.kind = token_kind::digit_word;
       t.digits = std::string(1, static_cast<char>('0' + d));
       return t;
     }
-  if (iequals(w, "oh") || iequals(w, "o")) {
+  if (ascii_iequals(w, "oh") || ascii_iequals(w, "o")) {
     t.kind = token_kind::soft_zero;
     t.digits = "0";
-  } else if (iequals(w, "double")) {
+  } else if (ascii_iequals(w, "double")) {
     t.kind = token_kind::multiplier;
     t.repeat = 2;
-  } else if (iequals(w, "triple")) {
+  } else if (ascii_iequals(w, "triple")) {
     t.kind = token_kind::multiplier;
     t.repeat = 3;
   }
