@@ -269,7 +269,13 @@ void bridge::finish_turn(const std::optional<std::string>& error) {
   if (!turn_) return;
   turn_record t = std::move(*turn_);
   turn_.reset();
-  guard_->on_words(t.evidence, true);
+  // Calls still waiting for the person's words: judged on what was said, unless the turn failed,
+  // when its prompt has been told there is no answer and nothing more may happen for it.
+  if (error) {
+    guard_->refuse_held(t.evidence, "the turn ended without an answer (" + *error + ")");
+  } else {
+    guard_->on_words(t.evidence, true);
+  }
   // A PIN the person said, or the model repeated, stays out of the reply.
   t.heard = guard_->without_pin(t.heard);
   t.text = guard_->without_pin(t.text);

@@ -286,6 +286,20 @@ bool call_guard::cancel(const std::string& call_id) {
   return false;
 }
 
+void call_guard::refuse_held(const std::shared_ptr<trust::turn_evidence>& evidence,
+                             const std::string& reason) {
+  std::list<held_call> refused;
+  for (auto it = held_.begin(); it != held_.end();) {
+    auto next = std::next(it);
+    if (it->ctx.evidence == evidence) refused.splice(refused.end(), held_, it);
+    it = next;
+  }
+  for (auto& h : refused) {
+    record_refusal(h.ctx.call_id, h.tool_name, h.args, h.ctx.prompt_id, evidence->source, reason);
+    h.answer(refusal({trust::verdict::kind::refuse, "turnEnded", reason + "; nothing was done", ""}));
+  }
+}
+
 std::vector<std::string> call_guard::cancel_all_held() {
   std::vector<std::string> ids;
   for (const auto& h : held_) ids.push_back(h.ctx.call_id);

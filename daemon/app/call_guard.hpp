@@ -59,6 +59,8 @@ class call_guard {
   // The turn's transcript grew, or (final) the turn is over: held calls of it are judged again.
   void on_words(const std::shared_ptr<trust::turn_evidence>& evidence, bool final);
   std::size_t held_calls() const { return held_.size(); }
+  // The turn ended without an answer (timed out, failed): its held calls are refused, never run.
+  void refuse_held(const std::shared_ptr<trust::turn_evidence>& evidence, const std::string& reason);
   // The model cancelled a call the dispatcher had (and forgot): it goes on record as cancelled.
   void on_cancelled(const std::string& call_id);
   // A call the bridge refused before judging it (the stop, a timed-out turn, too many in one

@@ -345,8 +345,9 @@ TEST_F(TrustTest, APinRepeatedFromAnEarlierTurnIsRefused) {
 
 // A voice turn: the microphone stream, then the server's transcript of it and the model's call,
 // in either order (the Live API does not order them).
-fake_live_server::script voice_model(std::string heard, bool transcript_after_call) {
-  return [heard, transcript_after_call](fake_live_server::connection& conn, const json& msg) {
+fake_live_server::script voice_model(std::string heard, bool transcript_after_call,
+                                     std::chrono::milliseconds delay = std::chrono::milliseconds(400)) {
+  return [heard, transcript_after_call, delay](fake_live_server::connection& conn, const json& msg) {
     const bool stream_end = msg.contains("realtimeInput") && msg["realtimeInput"].contains("audioStreamEnd");
     if (stream_end) {
       const json transcript{{"serverContent", {{"inputTranscription", {{"text", heard}}}}}};
@@ -356,7 +357,7 @@ fake_live_server::script voice_model(std::string heard, bool transcript_after_ca
                                                         {"args", {{"door", "front"}}}}})}}}};
       if (transcript_after_call) {
         conn.send(call);
-        conn.after(std::chrono::milliseconds(400), [&conn, transcript] { conn.send(transcript); });
+        conn.after(delay, [&conn, transcript] { conn.send(transcript); });
       } else {
         conn.send(transcript);
         conn.send(call);
@@ -393,6 +394,20 @@ TEST_F(TrustTest, AVoiceTurnWithoutThePinIsRefusedOnceTheGracePasses) {
   speak(*observer_, "voice-3");
   ASSERT_TRUE(bridge_->wait_for_log("tool.result", patience));
   EXPECT_EQ(response_for("unlock_door").value("code", ""), "pinNeeded") << response_for("unlock_door");
+  EXPECT_EQ(devices_->commands_received("front_door"), 0);
+}
+
+TEST_F(TrustTest, ACallWaitingForThePinNeverRunsOnceItsTurnTimedOut) {
+  // The turn times out (1 s) while the call waits for the transcript (grace 5 s); the PIN that
+  // arrives after that must not unlock anything: the prompt was already told there is no answer.
+  start_server(voice_model("unlock the front door, 1 2 3 4", true, std::chrono::milliseconds(2500)));
+  start_bridge(config(secure_tools, "  state_directory: " + dir_.file("state") + "\n  turn_timeout: 1s\n") +
+               "trust:\n  transcript_grace: 5s\n");
+  speak(*observer_, "voice-4");
+  ASSERT_TRUE(bridge_->wait_for_log("turn ended without an answer", patience));
+  EXPECT_EQ(response_for("unlock_door").value("code", ""), "turnEnded") << response_for("unlock_door");
+  // The transcript with the PIN arrives after the turn ended: still nothing is unlocked.
+  ASSERT_TRUE(bridge_->wait_for_log("turn.late_output", patience));
   EXPECT_EQ(devices_->commands_received("front_door"), 0);
 }
 
