@@ -1,5 +1,6 @@
 #include "app/call_guard.hpp"
 
+#include <cmath>
 #include <ctime>
 #include <random>
 
@@ -106,36 +107,39 @@ json call_guard::shown_args(const json& value) const {
   const auto& pin = gate_.pin();
   if (!pin) return value;
   json shown = value;
-  std::vector<json*> leaves;
+  struct leaf {
+    json* at;
+    std::string text;
+  };
+  std::vector<leaf> leaves;
   std::vector<json*> todo{&shown};
   std::size_t checks = 0;
   while (!todo.empty()) {
     json* v = todo.back();
     todo.pop_back();
+    std::optional<std::string> text;
     if (v->is_string()) {
-      checks += pin->checks_needed(v->get_ref<const std::string&>());
-      leaves.push_back(v);
+      text = v->get_ref<const std::string&>();
     } else if (v->is_number_integer() || v->is_number_unsigned()) {
-      // A PIN given as a number ({"code": 4711}) is still the PIN.
-      *v = v->dump();
-      checks += pin->checks_needed(v->get_ref<const std::string&>());
-      leaves.push_back(v);
+      text = v->dump();  // a PIN given as a number ({"code": 4711}) is still the PIN
+    } else if (v->is_number_float()) {
+      // The Live API sends every number as a double: 4711.0 is the PIN too.
+      const double d = v->get<double>();
+      if (std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 1e15)
+        text = std::to_string(static_cast<long long>(d));
     } else if (v->is_structured()) {
       for (auto& child : *v) todo.push_back(&child);
     }
+    if (!text) continue;
+    checks += pin->checks_needed(*text);
+    leaves.push_back({v, std::move(*text)});
   }
   // Each check is a PBKDF2 on the io thread: past a small budget, every long digit run is hidden
   // unchecked (hiding too much is the safe failure).
   const bool affordable = checks <= shown_check_budget;
-  for (json* leaf : leaves) {
-    const auto& text = leaf->get_ref<const std::string&>();
-    std::string hidden = affordable ? pin->redact(text) : pin->mask_long_runs(text);
-    if (hidden != text) {
-      *leaf = std::move(hidden);
-    } else if (const json number = json::parse(text, nullptr, false);
-               number.is_number_integer() || number.is_number_unsigned()) {
-      *leaf = number;  // a number that was not the PIN stays a number
-    }
+  for (auto& l : leaves) {
+    std::string hidden = affordable ? pin->redact(l.text) : pin->mask_long_runs(l.text);
+    if (hidden != l.text) *l.at = std::move(hidden);  // otherwise the value stays as it was
   }
   return shown;
 }

@@ -313,6 +313,32 @@ TEST_F(TrustTest, APinInTheModelsArgumentsButNotInThePersonsWordsIsRefused) {
   EXPECT_EQ(read_file(dir_.file("state/audit.jsonl")).find("1234"), std::string::npos);
 }
 
+TEST_F(TrustTest, APinTheModelSendsAsANumberIsShownNowhere) {
+  // The Live API carries numbers as doubles: the model's 1234 arrives as 1234.0.
+  start(model_planning([](const std::string&) {
+    return std::vector<json>{json{{"name", "unlock_door"}, {"args", {{"door", "front"}, {"code", 1234.0}}}}};
+  }));
+  observer_->clear();
+  ask("Unlock the front door");
+  EXPECT_EQ(devices_->commands_received("front_door"), 0);
+  // The arguments as events, the reply and the log show them: without the PIN.
+  bool seen_call = false;
+  for (const auto& m : observer_->messages_on("livebridge/event")) {
+    const json e = json::parse(m.payload, nullptr, false);
+    if (!e.is_object() || e.value("event", "") != "tool_call") continue;
+    seen_call = true;
+    EXPECT_EQ(e["args"].dump().find("1234"), std::string::npos) << m.payload;
+  }
+  EXPECT_TRUE(seen_call);
+  const auto replies = observer_->messages_on("livebridge/reply");
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(json::parse(replies[0].payload)["tool_calls"][0]["args"].dump().find("1234"), std::string::npos);
+  const std::string log = read_file(dir_.file("livebridge.log"));
+  const auto result = log.find("tool.result");
+  ASSERT_NE(result, std::string::npos);
+  EXPECT_EQ(log.substr(result, log.find(" ok=", result) - result).find("1234"), std::string::npos);
+}
+
 TEST_F(TrustTest, APinTypedInThePromptIsAcceptedAndNeverReachesTheModel) {
   start(model_planning([](const std::string&) {
     return std::vector<json>{json{{"name", "unlock_door"}, {"args", {{"door", "front"}}}}};
