@@ -57,6 +57,7 @@ cmake --build "$build" -j2
 t1=$(date +%s)
 echo "== build (ASan+UBSan): $((t1 - t_release)) s"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+export LSAN_OPTIONS=suppressions=$root/tests/lsan-third-party.supp
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir "$build" --output-on-failure -j2
 t2=$(date +%s)
