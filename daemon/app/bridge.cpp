@@ -28,6 +28,8 @@ namespace {
 constexpr std::size_t held_replies_max = 256;
 // Notes about approved calls waiting for the model; beyond this the oldest is dropped (logged).
 constexpr std::size_t notes_max = 16;
+// How long the first session waits for the discovery messages when the broker is slow or away.
+constexpr std::chrono::seconds discovery_startup_wait{5};
 // The source of a call made outside any turn. No config can name it (sources are letters,
 // digits, '_' and '-'), so a tool restricted to sources never runs unprompted.
 constexpr std::string_view unprompted_source = "(none)";
@@ -80,6 +82,7 @@ bridge::bridge(asio::io_context& io, config::config cfg, config::secrets secrets
     : io_(io),
       cfg_(std::move(cfg)),
       topics_(config::topics::for_config(cfg_.mqtt)),
+      discovery_deadline_(io),
       turns_(cfg_.mqtt.max_queued_prompts),
       turn_timer_(io),
       go_away_timer_(io),
@@ -112,6 +115,11 @@ bridge::bridge(asio::io_context& io, config::config cfg, config::secrets secrets
   subscriptions.push_back(topics_.audio_in_start);
   for (auto& f : tools::ack_subscription_filters(cfg_.tools, dispatch_options))
     subscriptions.push_back(std::move(f));
+  declared_tools_ = cfg_.tools;
+  if (cfg_.discovery.enabled) {
+    discovery_ = std::make_unique<discovery_watch>(io_, cfg_.discovery, [this] { on_discovery_settled(); });
+    for (auto& f : discovery_->subscription_filters()) subscriptions.push_back(std::move(f));
+  }
   mqtt_ = std::make_unique<mqtt::client>(
       io_, cfg_.mqtt, secrets.mqtt_password, mqtt::client::last_will{topics_.availability, "offline"},
       subscriptions,
@@ -144,7 +152,75 @@ void bridge::start() {
               "tools=" + std::to_string(cfg_.tools.size()) + " prompt_topic=" + topics_.prompt);
   mqtt_->start();
   if (prompt_inbox_) prompt_inbox_->start();
+  if (!discovery_) {
+    start_session();
+    return;
+  }
+  // The first session declares the discovered tools: it waits for the retained discovery
+  // messages, but not for a broker that cannot be reached.
+  discovery_deadline_.expires_after(discovery_startup_wait);
+  discovery_deadline_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || session_started_ || stopping_) return;
+    log::warning(
+        "discovery.not_settled",
+        "reason=\"no discovery messages settled in time; the session starts with the tools known now\"");
+    on_discovery_settled();
+  });
+}
+
+void bridge::start_session() {
+  session_started_ = true;
   session_->start();
+  apply_pending_reload();
+}
+
+std::vector<tools::tool_spec> bridge::effective_tools(const config::config& cfg) {
+  std::vector<tools::tool_spec> all = declared_tools_;
+  if (!discovery_) return all;
+  discovery_->set_config(cfg.discovery);
+  discovery::built_tools built = discovery_->build();
+  discovery_applied_ = discovery_->generation();
+  for (auto& t : built.tools) all.push_back(std::move(t));
+  return all;
+}
+
+void bridge::on_discovery_settled() {
+  if (stopping_) return;
+  if (!session_started_) {
+    // Nothing can be in flight before the first session: the tools are replaced on the spot.
+    const tools::dispatcher::options dispatch_options{.client_id = cfg_.mqtt.client_id,
+                                                      .response_topic = topics_.response,
+                                                      .dry_run = cfg_.trust.dry_run,
+                                                      .own_topic_prefix = cfg_.mqtt.topic_prefix};
+    cfg_.tools = effective_tools(cfg_);
+    auto next = std::make_unique<tools::dispatcher>(io_.get_executor(), cfg_.tools, *mqtt_, dispatch_options);
+    next->adopt_states(*dispatcher_);
+    dispatcher_ = std::move(next);
+    mqtt_->add_subscriptions(tools::ack_subscription_filters(cfg_.tools, dispatch_options));
+    guard_->update_tools(cfg_);
+    setup_frame_ = live::build_setup(cfg_.live, cfg_.tools);
+    session_->set_setup(setup_frame_);
+    discovery_deadline_.cancel();
+    start_session();
+    notify_status();
+    return;
+  }
+  if (discovery_->generation() == discovery_applied_ || reload_)
+    return;  // a waiting reload rebuilds them too
+  reload_ = pending_reload{std::nullopt, {}, nullptr};
+  update_hold();
+  apply_pending_reload();
+  if (reload_) log::info("discovery.update_waiting", "reason=\"a turn or tool call is in progress\"");
+}
+
+void bridge::follow_discovery_config(const config::discovery_config& next) {
+  if (!next.enabled) {
+    discovery_.reset();
+    return;
+  }
+  if (discovery_ && discovery_->config().prefix == next.prefix) return;
+  discovery_ = std::make_unique<discovery_watch>(io_, next, [this] { on_discovery_settled(); });
+  mqtt_->add_subscriptions(discovery_->subscription_filters());
 }
 
 std::string bridge::status_text() const {
@@ -330,6 +406,7 @@ void bridge::publish_availability(bool online) {
 
 void bridge::on_reply_link(bool up) {
   if (up) {
+    if (discovery_) discovery_->on_link_up();
     publish_availability(true);
     flush_held_replies();
     guard_->on_link_up();
@@ -348,36 +425,50 @@ void bridge::reload(config::config cfg, config::secrets secrets, std::function<v
 }
 
 void bridge::apply_pending_reload() {
-  if (!reload_ || stopping_ || !quiet()) return;
+  // Before the first session the discovered tools are not settled yet; start_session applies it.
+  if (!reload_ || stopping_ || !quiet() || !session_started_) return;
   pending_reload next = std::move(*reload_);
   reload_.reset();
-  if (keep_running_connection_settings(next.cfg, next.secrets, cfg_, secrets_))
-    log::warning("config.reload_partial", "reason=\"MQTT connection settings change only at a restart\"");
+  const bool whole_file = next.cfg.has_value();
+  config::config next_cfg = whole_file ? std::move(*next.cfg) : cfg_;
+  config::secrets next_secrets = whole_file ? std::move(next.secrets) : secrets_;
+  if (whole_file) {
+    if (keep_running_connection_settings(next_cfg, next_secrets, cfg_, secrets_))
+      log::warning("config.reload_partial", "reason=\"MQTT connection settings change only at a restart\"");
+    declared_tools_ = next_cfg.tools;
+    follow_discovery_config(next_cfg.discovery);
+  }
+  next_cfg.tools = effective_tools(next_cfg);
 
   const tools::dispatcher::options dispatch_options{.client_id = cfg_.mqtt.client_id,
                                                     .response_topic = topics_.response,
-                                                    .dry_run = next.cfg.trust.dry_run,
+                                                    .dry_run = next_cfg.trust.dry_run,
                                                     .own_topic_prefix = cfg_.mqtt.topic_prefix};
   auto next_dispatcher =
-      std::make_unique<tools::dispatcher>(io_.get_executor(), next.cfg.tools, *mqtt_, dispatch_options);
+      std::make_unique<tools::dispatcher>(io_.get_executor(), next_cfg.tools, *mqtt_, dispatch_options);
   // The broker does not send retained copies again for filters already subscribed: the states
   // the query tools answer from move over.
   next_dispatcher->adopt_states(*dispatcher_);
   dispatcher_ = std::move(next_dispatcher);
-  mqtt_->add_subscriptions(tools::ack_subscription_filters(next.cfg.tools, dispatch_options));
-  std::string next_setup = live::build_setup(next.cfg.live, next.cfg.tools);
-  const bool renew = session_needs_renewal(next.cfg, next.secrets, next_setup, cfg_, secrets_, setup_frame_);
-  cfg_ = std::move(next.cfg);
-  secrets_ = std::move(next.secrets);
-  guard_->reconfigure(cfg_, pin_from(secrets_));
-  secrets_.pin.clear();
+  mqtt_->add_subscriptions(tools::ack_subscription_filters(next_cfg.tools, dispatch_options));
+  std::string next_setup = live::build_setup(next_cfg.live, next_cfg.tools);
+  const bool renew = session_needs_renewal(next_cfg, next_secrets, next_setup, cfg_, secrets_, setup_frame_);
+  cfg_ = std::move(next_cfg);
+  if (whole_file) {
+    secrets_ = std::move(next_secrets);
+    guard_->reconfigure(cfg_, pin_from(secrets_));
+    secrets_.pin.clear();
+  } else {
+    guard_->update_tools(cfg_);
+  }
   if (renew) {
     setup_frame_ = std::move(next_setup);
     turns_.on_session_closing();
     session_->reconfigure(cfg_.live, secrets_.api_key, setup_frame_);
   }
-  log::notice("config.reloaded", "tools=" + std::to_string(cfg_.tools.size()) +
-                                     (renew ? " session=renewed" : " session=unchanged"));
+  log::notice(
+      whole_file ? "config.reloaded" : "discovery.applied",
+      "tools=" + std::to_string(cfg_.tools.size()) + (renew ? " session=renewed" : " session=unchanged"));
   if (next.applied) next.applied();
   update_hold();
   notify_status();
@@ -439,6 +530,7 @@ void bridge::on_mqtt_message(incoming_message&& msg) {
       session_->send(live::build_activity_start());
     return;
   }
+  if (discovery_ && discovery_->offer(msg)) return;
   dispatcher_->on_message(msg);
 }
 
@@ -720,6 +812,7 @@ void bridge::stop(std::function<void()> done) {
   if (stopping_) return;
   stopping_ = true;
   log::notice("bridge.stopping");
+  discovery_deadline_.cancel();
   guard_->stop();
   dispatcher_->fail_all("livebridge is shutting down; the result is unknown");
   run(turns_.on_stop());

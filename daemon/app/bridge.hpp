@@ -16,6 +16,7 @@
 
 #include "app/audio_sink.hpp"
 #include "app/call_guard.hpp"
+#include "app/discovery_watch.hpp"
 #include "app/turn_fsm.hpp"
 #include "app/turn_record.hpp"
 #include "config/config.hpp"
@@ -96,8 +97,16 @@ class bridge final : private live::session_events {
   void on_confirm_answer(const incoming_message& msg);
   std::shared_ptr<trust::turn_evidence> unprompted_evidence();
 
+  // Discovered devices changed: their tools reach the model at the next quiet moment.
+  void on_discovery_settled();
+  void start_session();
+  // The file's tools and, with discovery, the discovered ones.
+  std::vector<tools::tool_spec> effective_tools(const config::config& cfg);
+  // Follows a reload's discovery section: starts, stops or re-points the watch.
+  void follow_discovery_config(const config::discovery_config& next);
+
   struct pending_reload {
-    config::config cfg;
+    std::optional<config::config> cfg;  // nullopt: only the discovered tools changed
     config::secrets secrets;
     std::function<void()> applied;
   };
@@ -112,6 +121,11 @@ class bridge final : private live::session_events {
   std::deque<std::string> notes_;                     // for the model, waiting for a quiet moment (bounded)
   std::shared_ptr<trust::turn_evidence> unprompted_;  // calls outside any turn, this session
   std::unique_ptr<live::session> session_;
+  std::vector<tools::tool_spec> declared_tools_;  // the config file's own
+  std::unique_ptr<discovery_watch> discovery_;    // null without a discovery section
+  std::uint64_t discovery_applied_ = 0;           // the catalog generation the tools were built from
+  bool session_started_ = false;
+  boost::asio::steady_timer discovery_deadline_;  // the session starts by then, settled or not
   turn_fsm turns_;
   std::optional<turn_record> turn_;  // the running turn's contents, while turns_ is in a turn
   std::uint64_t turn_seq_ = 0;       // a turn timer fires only for the turn it was armed for

@@ -385,7 +385,9 @@ void call_guard::ask_person(const tools::tool_spec& tool, json args, const std::
   r.source = ctx.evidence->source;
   r.call_id = ctx.call_id;
   r.expires = steady::now() + cfg_.trust.confirm_timeout;
-  if (tool.guard.confirm_message) {
+  if (tool.source) {
+    if (auto text = tool.source->confirm_text(args)) r.message = gate_.without_pin(*text);
+  } else if (tool.guard.confirm_message) {
     tools::variables vars;
     for (auto it = args.begin(); it != args.end(); ++it) vars.emplace(it.key(), it.value());
     auto rendered = tool.guard.confirm_message->render(vars, false);
@@ -606,6 +608,11 @@ void call_guard::reconfigure(const config::config& cfg, std::optional<trust::pin
   if (audit_moved) open_audit();
   topics_ = config::topics::for_config(cfg.mqtt);
   arm_expiry();
+}
+
+void call_guard::update_tools(const config::config& cfg) {
+  gate_.set_rate_limits(cfg.tools);
+  cfg_.tools = cfg.tools;
 }
 
 void call_guard::stop() {

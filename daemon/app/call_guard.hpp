@@ -74,6 +74,8 @@ class call_guard {
   void on_link_up();
   // A reload: waiting requests end (their tool may have changed); the limits and the lockout stay.
   void reconfigure(const config::config& cfg, std::optional<trust::pin_verifier> pin);
+  // Only the tools changed (devices found or gone): requests already waiting for a person stay.
+  void update_tools(const config::config& cfg);
   // Shutdown: waiting requests end, and nothing more is carried out.
   void stop();
 

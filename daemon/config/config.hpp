@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -121,12 +122,33 @@ struct trust_config {
   } audit;
 };
 
+// Tools from the Home Assistant MQTT discovery messages the home's bridges already publish.
+struct discovery_config {
+  bool enabled = false;  // the section is present
+  std::string prefix = "homeassistant";
+  std::vector<std::string> components;  // empty = every supported one
+  // Glob patterns ('*', '?'), matched without case against the entity's name, its device's name
+  // and its topics: an entity is used when it matches an include (or none is given) and no exclude.
+  std::vector<std::string> include;
+  std::vector<std::string> exclude;
+  // What the risky actions (unlock, open a door, garage, gate or window cover, disarm) need.
+  tools::confirmation risky = tools::confirmation::ack;
+  std::string risky_origin;  // "file:line:col", for errors found later
+  // Per entity name: what its risky actions need, or all its actions when it has no risky one.
+  std::map<std::string, tools::confirmation> confirm;
+  // An entity whose state needs a template livebridge does not evaluate is left out; with this it
+  // is used with the broker's PUBACK as its only acknowledgement, and its answers say unverified.
+  bool unverified = false;
+  milliseconds timeout = 5s;  // how long a call waits for the device's report
+};
+
 struct config {
   std::string source;  // the file it was read from
   live_config live;
   mqtt_config mqtt;
   trust_config trust;
-  std::vector<tools::tool_spec> tools;
+  discovery_config discovery;
+  std::vector<tools::tool_spec> tools;  // the ones the file declares; discovered ones join at run time
 };
 
 // live.state_directory, else the first path of systemd's $STATE_DIRECTORY (StateDirectory=);

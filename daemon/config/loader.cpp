@@ -19,6 +19,7 @@
 
 #include "common/duration.hpp"
 #include "common/url.hpp"
+#include "discovery/device_tools.hpp"
 
 namespace lb::config {
 namespace {
@@ -495,6 +496,90 @@ void read_trust(reader& r, const YAML::Node& n, trust_config& trust) {
       r.read_integer(a, apath, "keep_files", trust.audit.keep_files, 0, 1000);
     }
   }
+}
+
+void read_pattern_list(reader& r, const YAML::Node& map, const std::string& path, const char* key,
+                       std::vector<std::string>& out) {
+  const YAML::Node n = map[key];
+  if (!n) return;
+  const std::string at = reader::join(path, key);
+  if (!n.IsSequence()) {
+    r.error(n, at, "expected a list of patterns, found " + describe(n));
+    return;
+  }
+  for (std::size_t i = 0; i < n.size(); ++i) {
+    if (!n[i].IsScalar() || n[i].Scalar().empty()) {
+      r.error(n[i], at + "[" + std::to_string(i) + "]",
+              "expected a non-empty pattern, found " + describe(n[i]));
+      continue;
+    }
+    out.push_back(n[i].Scalar());
+  }
+}
+
+void read_discovery(reader& r, const YAML::Node& n, discovery_config& d) {
+  const std::string path = "discovery";
+  d.enabled = true;
+  if (n.IsNull()) return;  // `discovery:` alone: every default
+  if (!r.expect_map(n, path)) return;
+  r.check_keys(n, path,
+               {"prefix", "components", "include", "exclude", "risky", "confirm", "unverified", "timeout"});
+  if (r.read_string(n, path, "prefix", d.prefix)) {
+    if (d.prefix.empty() || d.prefix.find_first_of("+#") != std::string::npos || d.prefix.back() == '/')
+      r.error(n["prefix"], "discovery.prefix", "must be non-empty, without wildcards or a trailing '/'");
+  }
+  if (const YAML::Node c = n["components"]) {
+    std::vector<std::string> names;
+    read_pattern_list(r, n, path, "components", names);
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (discovery::parse_component(names[i])) {
+        d.components.push_back(names[i]);
+        continue;
+      }
+      std::string known;
+      for (const auto& s : discovery::component_spellings)
+        known += (known.empty() ? "" : ", ") + std::string(s.name);
+      r.error(c[i], "discovery.components[" + std::to_string(i) + "]",
+              "expected one of " + known + ", found " + describe(c[i]));
+    }
+  }
+  read_pattern_list(r, n, path, "include", d.include);
+  read_pattern_list(r, n, path, "exclude", d.exclude);
+  if (r.read_choice<tools::confirmation>(n, path, "risky", tools::confirmation_spellings, d.risky))
+    d.risky_origin = r.position(n["risky"]);
+  if (const YAML::Node c = n["confirm"]) {
+    if (!c.IsMap()) {
+      r.error(c, "discovery.confirm",
+              "expected a mapping of entity names to none, ack or pin, found " + describe(c));
+    } else {
+      for (const auto& kv : c) {
+        const std::string name = kv.first.Scalar();
+        tools::confirmation level{};
+        if (!kv.second.IsScalar()) {
+          r.error(kv.second, "discovery.confirm." + name,
+                  "expected none, ack or pin, found " + describe(kv.second));
+          continue;
+        }
+        bool found = false;
+        for (const auto& [spelling, value] : tools::confirmation_spellings) {
+          if (kv.second.Scalar() == spelling) {
+            level = value;
+            found = true;
+          }
+        }
+        if (!found) {
+          r.error(kv.second, "discovery.confirm." + name,
+                  "expected none, ack or pin, found " + describe(kv.second));
+          continue;
+        }
+        d.confirm[name] = level;
+        if (level == tools::confirmation::pin && d.risky_origin.empty())
+          d.risky_origin = r.position(kv.second);
+      }
+    }
+  }
+  r.read_bool(n, path, "unverified", d.unverified);
+  r.read_duration(n, path, "timeout", d.timeout, 100ms, 600s);
 }
 
 // The schema as far as it could be read: a property whose own schema has errors is still declared
@@ -1073,7 +1158,7 @@ load_result load_text(std::string_view yaml, const std::string& source_name) {
     return std::move(r.result());
   }
   if (!structure_check(r).walk(root, "")) return std::move(r.result());
-  r.check_keys(root, "", {"live", "mqtt", "trust", "tools"});
+  r.check_keys(root, "", {"live", "mqtt", "trust", "discovery", "tools"});
   if (const YAML::Node live = root["live"]) {
     read_live(r, live, cfg.live);
   } else {
@@ -1081,12 +1166,26 @@ load_result load_text(std::string_view yaml, const std::string& source_name) {
   }
   if (const YAML::Node mqtt = root["mqtt"]) read_mqtt(r, mqtt, cfg.mqtt);
   if (const YAML::Node trust = root["trust"]) read_trust(r, trust, cfg.trust);
+  if (const YAML::Node discovery = root["discovery"]) read_discovery(r, discovery, cfg.discovery);
   if (const YAML::Node tools = root["tools"]) {
     if (!tools.IsSequence()) {
       r.error(tools, "tools", "expected a list of tools, found " + describe(tools));
     } else {
       for (std::size_t i = 0; i < tools.size(); ++i)
         read_tool(r, tools[i], "tools[" + std::to_string(i) + "]", cfg.mqtt.topic_prefix, cfg.tools);
+    }
+  }
+  if (cfg.discovery.enabled) {
+    // The tools discovery declares and the file's own must not share a name.
+    const auto reserved = discovery::reserved_tool_names(cfg.discovery.components);
+    for (std::size_t i = 0; i < cfg.tools.size(); ++i) {
+      if (std::find(reserved.begin(), reserved.end(), cfg.tools[i].name) == reserved.end()) continue;
+      const YAML::Node t = root["tools"][i];
+      r.error(
+          t["name"], "tools[" + std::to_string(i) + "].name",
+          "\"" + cfg.tools[i].name +
+              "\" is the name of a tool discovery declares; rename this tool or leave that component out of "
+              "discovery.components");
     }
   }
   load_result result = std::move(r.result());

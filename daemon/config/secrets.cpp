@@ -193,6 +193,17 @@ secrets_result load_secrets(const config& cfg, const std::function<const char*(c
           "].confirm: pin needs the owner's PIN: put it in the credential livebridge-pin "
           "(LoadCredential=livebridge-pin:/etc/livebridge/pin) or name a file in trust.pin_file");
     }
+    const auto& d = cfg.discovery;
+    const bool discovery_pin =
+        d.enabled && (d.risky == tools::confirmation::pin ||
+                      std::any_of(d.confirm.begin(), d.confirm.end(),
+                                  [](const auto& c) { return c.second == tools::confirmation::pin; }));
+    if (discovery_pin) {
+      out.errors.push_back(
+          d.risky_origin +
+          ": discovery: pin needs the owner's PIN: put it in the credential livebridge-pin "
+          "(LoadCredential=livebridge-pin:/etc/livebridge/pin) or name a file in trust.pin_file");
+    }
   }
   return out;
 }

@@ -55,9 +55,11 @@ struct dispatcher::pending {
   done_handler done;
 
   std::vector<outgoing_message> messages;
-  std::string ack_topic;  // rendered; state and rpc styles listen here
-  std::optional<json> match;
+  ack_style style = ack_style::broker;
+  std::string ack_topic;      // rendered; state and rpc styles listen here
+  std::vector<json> matches;  // any one acknowledges; none: any report does
   std::optional<json> reject;
+  double tolerance = 0;
   std::string correlation;  // response style
   std::string device_key;   // state style: one command in flight per state topic
   bool started = false;
@@ -123,7 +125,19 @@ void dispatcher::call(std::string call_id, std::string name, json args, done_han
     done(error_outcome(call_status::refused, *err));
     return;
   }
-  if (tool->query) {
+  std::optional<resolved_command> resolved;
+  if (tool->source) {
+    auto r = tool->source->resolve(args, states_);
+    if (auto* why = std::get_if<std::string>(&r)) {
+      done(error_outcome(call_status::refused, *why + "; nothing was done"));
+      return;
+    }
+    resolved = std::move(std::get<resolved_command>(r));
+    if (!resolved->query_topic.empty()) {
+      done(answer_query_at(*tool, resolved->query_topic, std::move(resolved->about)));
+      return;
+    }
+  } else if (tool->query) {
     done(answer_query(*tool, args));
     return;
   }
@@ -135,7 +149,7 @@ void dispatcher::call(std::string call_id, std::string name, json args, done_han
   p->tool = tool;
   p->args = args.is_object() ? std::move(args) : json::object();
   p->done = std::move(done);
-  if (auto err = prepare(*p)) {
+  if (auto err = resolved ? take_resolved(*p, std::move(*resolved)) : prepare(*p)) {
     p->done(error_outcome(call_status::refused,
                           "cannot build the command for " + name + ": " + *err + "; nothing was done"));
     return;
@@ -182,11 +196,15 @@ variables dispatcher::call_variables(const json& args, seq_t seq) const {
 }
 
 call_outcome dispatcher::answer_query(const tool_spec& tool, const json& args) {
-  const std::string cannot = "cannot look up the state for " + tool.name + ": ";
   auto rendered = tool.query->topic.render(call_variables(args, next_seq_++), true);
   if (auto* e = std::get_if<render_error>(&rendered))
-    return error_outcome(call_status::refused, cannot + e->message + "; nothing was done");
-  const std::string topic = std::move(std::get<std::string>(rendered));
+    return error_outcome(call_status::refused, "cannot look up the state for " + tool.name + ": " +
+                                                   e->message + "; nothing was done");
+  return answer_query_at(tool, std::get<std::string>(rendered), json::object());
+}
+
+call_outcome dispatcher::answer_query_at(const tool_spec& tool, const std::string& topic, json about) {
+  const std::string cannot = "cannot look up the state for " + tool.name + ": ";
   if (auto err = check_publish_topic(topic)) return error_outcome(call_status::refused, cannot + *err);
   if (under_prefix(topic, options_.own_topic_prefix)) {
     return error_outcome(call_status::refused, cannot + "the topic \"" + topic +
@@ -198,12 +216,15 @@ call_outcome dispatcher::answer_query(const tool_spec& tool, const json& args) {
   if (seen == nullptr) {
     std::string detail = "no state seen yet on " + topic;
     if (!linked) detail += "; the MQTT broker is not connected";
-    return ok_outcome(call_status::unknown, json{{"topic", topic}, {"detail", std::move(detail)}});
+    about["topic"] = topic;
+    about["detail"] = std::move(detail);
+    return ok_outcome(call_status::unknown, std::move(about));
   }
-  json output{{"topic", topic},
-              {"state", seen->state},
-              {"age_s", age_seconds(now() - seen->received_at)},
-              {"retained", seen->retained}};
+  json output = std::move(about);
+  output["topic"] = topic;
+  output["state"] = seen->state;
+  output["age_s"] = age_seconds(now() - seen->received_at);
+  output["retained"] = seen->retained;
   std::string detail;
   if (seen->retained)
     detail = "a retained copy the broker kept; the device may have reported it earlier than age_s says";
@@ -219,7 +240,7 @@ call_outcome dispatcher::answer_dry_run(const pending& p) const {
   for (std::size_t i = 0; i < p.messages.size(); ++i) {
     const outgoing_message& m = p.messages[i];
     json payload = m.payload;
-    if (i < p.tool->publish.size() && p.tool->publish[i].payload.is_json()) {
+    if (p.tool->source || (i < p.tool->publish.size() && p.tool->publish[i].payload.is_json())) {
       json parsed = json::parse(m.payload, nullptr, false);
       if (!parsed.is_discarded()) payload = std::move(parsed);
     }
@@ -262,10 +283,12 @@ std::optional<std::string> dispatcher::prepare(pending& p) {
     if (auto* e = std::get_if<render_error>(&topic)) return e->message;
     p.ack_topic = std::move(std::get<std::string>(topic));
   }
+  p.style = ack.style;
+  p.tolerance = ack.tolerance;
   if (ack.match) {
     auto m = ack.match->render(vars);
     if (auto* e = std::get_if<render_error>(&m)) return e->message;
-    p.match = std::move(std::get<json>(m));
+    p.matches.push_back(std::move(std::get<json>(m)));
   }
   if (ack.reject) {
     auto r = ack.reject->render(vars);
@@ -280,6 +303,21 @@ std::optional<std::string> dispatcher::prepare(pending& p) {
     p.messages.back().correlation_data = p.correlation;
     p.ack_topic = options_.response_topic;
   }
+  return std::nullopt;
+}
+
+std::optional<std::string> dispatcher::take_resolved(pending& p, resolved_command command) {
+  for (auto& msg : command.messages) {
+    if (auto err = check_topic(msg.topic)) return *err;
+    msg.expiry_seconds = static_cast<int>((p.tool->ack.timeout.count() + 999) / 1000);
+  }
+  p.messages = std::move(command.messages);
+  p.style = command.ack_topic.empty() ? ack_style::broker : ack_style::state;
+  p.ack_topic = std::move(command.ack_topic);
+  p.device_key = p.ack_topic;
+  p.matches = std::move(command.matches);
+  p.reject = std::move(command.reject);
+  p.tolerance = command.tolerance;
   return std::nullopt;
 }
 
@@ -315,7 +353,7 @@ void dispatcher::on_published(seq_t seq, const std::optional<std::string>& error
     return;
   }
   if (p->publishes_outstanding > 0) --p->publishes_outstanding;
-  if (p->publishes_outstanding == 0 && p->tool->ack.style == ack_style::broker) {
+  if (p->publishes_outstanding == 0 && p->style == ack_style::broker) {
     const bool acked = p->messages.empty() || p->messages.back().qos > 0;
     finish(seq, ok_outcome(
                     acked ? call_status::accepted_unverified : call_status::sent_unconfirmed,
@@ -330,7 +368,7 @@ void dispatcher::on_timeout(seq_t seq) {
   if (p == nullptr) return;
   const std::string within = format_duration(p->tool->ack.timeout);
   std::string what;
-  switch (p->tool->ack.style) {
+  switch (p->style) {
     case ack_style::broker:
       what = "the broker did not acknowledge the command within " + within;
       break;
@@ -371,8 +409,12 @@ void dispatcher::adopt_states(dispatcher& previous) {
 }
 
 void dispatcher::on_listened_message(pending& p, const incoming_message& msg, const json& actual) {
-  const ack_spec& ack = p.tool->ack;
-  switch (ack.style) {
+  const auto wanted = [&p](const json& report) {
+    return p.matches.empty() || std::any_of(p.matches.begin(), p.matches.end(), [&](const json& m) {
+             return subset_matches(m, report, p.tolerance);
+           });
+  };
+  switch (p.style) {
     case ack_style::broker:
       return;
     case ack_style::state: {
@@ -383,7 +425,7 @@ void dispatcher::on_listened_message(pending& p, const incoming_message& msg, co
                                                                " reported " + json_text(actual)));
         return;
       }
-      if (p.match && !subset_matches(*p.match, actual, ack.tolerance)) {  // not (yet) the wanted state
+      if (!wanted(actual)) {  // not (yet) the wanted state
         ++p.mismatches;
         p.last_mismatch = actual;
         return;
@@ -396,7 +438,7 @@ void dispatcher::on_listened_message(pending& p, const incoming_message& msg, co
       if (msg.correlation_data != p.correlation) return;
       if (p.reject && subset_matches(*p.reject, actual, 0)) {
         finish(p.seq, error_outcome(call_status::rejected, "rejected by the device: " + json_text(actual)));
-      } else if (p.match && !subset_matches(*p.match, actual, ack.tolerance)) {
+      } else if (!wanted(actual)) {
         finish(p.seq, error_outcome(call_status::rejected,
                                     "the device answered, but not as expected: " + json_text(actual)));
       } else {
@@ -423,7 +465,7 @@ void dispatcher::on_listened_message(pending& p, const incoming_message& msg, co
       }
       const auto result_it = actual.find("result");
       const json result = result_it == actual.end() ? json(nullptr) : *result_it;
-      if (p.match && !subset_matches(*p.match, result, ack.tolerance)) {
+      if (!wanted(result)) {
         finish(p.seq, error_outcome(call_status::rejected,
                                     "the device answered, but not as expected: " + json_text(result)));
         return;
@@ -528,6 +570,11 @@ std::vector<std::string> ack_subscription_filters(const std::vector<tool_spec>& 
   };
   const variables builtins{{"bridge.client_id", json(opts.client_id)}};
   for (const auto& t : tools) {
+    if (t.source) {
+      for (auto& f : t.source->ack_topics())
+        if (!under_prefix(f, opts.own_topic_prefix)) add(std::move(f));
+      continue;
+    }
     if (t.query) continue;  // publishes nothing, so awaits no acknowledgement
     if (t.ack.style == ack_style::state || t.ack.style == ack_style::rpc)
       add(subscription_filter(t.ack.topic, builtins));
@@ -542,6 +589,13 @@ std::vector<std::string> query_subscription_filters(const std::vector<tool_spec>
   std::vector<std::string> filters;
   const variables builtins{{"bridge.client_id", json(opts.client_id)}};
   for (const auto& t : tools) {
+    if (t.source) {
+      for (auto& f : t.source->watched_topics())
+        if (!under_prefix(f, opts.own_topic_prefix) &&
+            std::find(filters.begin(), filters.end(), f) == filters.end())
+          filters.push_back(std::move(f));
+      continue;
+    }
     if (!t.query) continue;
     std::string f = subscription_filter(t.query->topic, builtins);
     if (under_prefix(f, opts.own_topic_prefix)) continue;

@@ -120,9 +120,11 @@ class dispatcher {
   variables call_variables(const json& args, seq_t seq) const;
   std::optional<std::string> check_topic(const std::string& topic) const;
   call_outcome answer_query(const tool_spec& tool, const json& args);
+  call_outcome answer_query_at(const tool_spec& tool, const std::string& topic, json about);
   call_outcome answer_dry_run(const pending& p) const;
   std::chrono::steady_clock::time_point now() const;
   std::optional<std::string> prepare(pending& p);
+  std::optional<std::string> take_resolved(pending& p, resolved_command command);
   void start(pending& p);
   void on_published(seq_t seq, const std::optional<std::string>& error);
   void on_timeout(seq_t seq);

@@ -4,11 +4,13 @@
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "tools/command_source.hpp"
 #include "tools/schema.hpp"
 #include "tools/template.hpp"
 
@@ -79,7 +81,7 @@ inline std::string_view scheduling_name(scheduling s) {
 
 // What the bridge demands before it carries out a call, beyond valid arguments. Enforced by the
 // trust gate (trust/gate.hpp), never by the model.
-enum class confirmation {
+enum class confirmation {  // in rising strictness
   none,
   ack,  // a person's yes, given out of band (<prefix>/confirm/<id> or `livebridge confirm`)
   pin,  // the owner's PIN in the person's own words of the current user turn
@@ -135,6 +137,17 @@ struct tool_spec {
   tools::scheduling scheduling = tools::scheduling::when_idle;  // NON_BLOCKING only
   std::optional<query_spec> query;  // set: a query tool, `publish` and `ack` unused
   guard_spec guard;
+  // Set: the command is chosen per call (discovered devices); `publish`, `query` and `ack` other
+  // than its timeout are unused. Shared: a reload copies tools, and the source is immutable.
+  std::shared_ptr<const command_source> source;
 };
+
+// What a call needs before it runs: the stricter of the tool's `confirm` and its source's.
+inline confirmation confirmation_needed(const tool_spec& tool, const json& args) {
+  const confirmation own = tool.guard.confirm;
+  if (!tool.source) return own;
+  const confirmation per_call = tool.source->confirmation_for(args);
+  return static_cast<int>(per_call) > static_cast<int>(own) ? per_call : own;
+}
 
 }  // namespace lb::tools

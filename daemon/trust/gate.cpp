@@ -112,7 +112,7 @@ verdict gate::judge(const tools::tool_spec& tool, const nlohmann::json& args, co
                                    " times in this turn; at most " + std::to_string(cfg_.loop_guard) +
                                    " are carried out. Do not call it again in this turn");
   std::string how;
-  switch (tool.guard.confirm) {
+  switch (tools::confirmation_needed(tool, args)) {
     case tools::confirmation::none:
       break;
     case tools::confirmation::ack:
