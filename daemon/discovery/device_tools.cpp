@@ -68,6 +68,13 @@ std::string unverifiable_reason(const entity& e) {
   return {};
 }
 
+// A command payload Home Assistant would render with Jinja; livebridge sends payloads as given.
+std::string command_template_of(const entity& e) {
+  for (const char* key : {"command_template", "brightness_command_template"})
+    if (std::string t = e.text(key); !t.empty()) return t;
+  return {};
+}
+
 bool lookable(const entity& e) {
   return !e.text("state_topic").empty();
 }
@@ -579,7 +586,15 @@ built_tools build_tools(const catalog& found, const config::discovery_config& cf
   std::map<component, std::vector<bool>> verified;
   std::vector<const entity*> looking;
   std::set<std::string> reached;
-  for (const entity* e : found.entities()) {
+  // The model reads the names in the order people would look them up.
+  std::vector<const entity*> all = found.entities();
+  std::stable_sort(all.begin(), all.end(), [](const entity* a, const entity* b) {
+    return std::lexicographical_compare(
+        a->name.begin(), a->name.end(), b->name.begin(), b->name.end(), [](char x, char y) {
+          return std::tolower(static_cast<unsigned char>(x)) < std::tolower(static_cast<unsigned char>(y));
+        });
+  });
+  for (const entity* e : all) {
     if (!wanted_kind(e->kind)) continue;
     if ((!cfg.include.empty() && !matches_any(cfg.include, *e)) || matches_any(cfg.exclude, *e)) continue;
     const bool acts = e->kind != component::sensor && e->kind != component::binary_sensor;
@@ -589,6 +604,9 @@ built_tools build_tools(const catalog& found, const config::discovery_config& cf
       if (e->text("command_topic").empty()) {
         if (!lookable(*e))
           out.left_out.push_back(e->name + " (" + e->config_topic + "): it has no command topic");
+      } else if (const std::string t = command_template_of(*e); !t.empty()) {
+        out.left_out.push_back(e->name + " (" + e->config_topic + "): its command template \"" + t +
+                               "\" is Jinja that livebridge does not evaluate");
       } else if (e->kind == component::light && !json_schema(*e) &&
                  e->text("schema", "default") != "default") {
         out.left_out.push_back(e->name + " (" + e->config_topic + "): the light schema \"" +

@@ -9,7 +9,7 @@ std::uint16_t port_of(const std::string& broker_uri) {
 }
 
 mqtt_peer::mqtt_peer(const std::string& broker_uri, const std::string& client_id, handler on_message)
-    : client_(broker_uri, client_id, ::mqtt::create_options(MQTTVERSION_5)),
+    : client_(broker_uri, client_id, ::mqtt::create_options(MQTTVERSION_5, 100000)),
       on_message_(std::move(on_message)) {
   client_.set_message_callback([this](::mqtt::const_message_ptr msg) {
     seen_message m;
