@@ -15,6 +15,7 @@
 #include "audio/wav.hpp"
 #include "common/duration.hpp"
 #include "common/log.hpp"
+#include "config/json_schema.hpp"
 #include "config/loader.hpp"
 #include "config/secrets.hpp"
 
@@ -46,6 +47,9 @@ void usage(std::FILE* to) {
       "       livebridge audit [--config PATH] --verify                check the audit trail's chain\n"
       "       livebridge hash-pin < PIN                               print a stored hash of the PIN (for\n"
       "                                                               /etc/livebridge/pin)\n"
+      "       livebridge --print-config-schema                       print the config's JSON Schema (for\n"
+      "                                                               editors; also in "
+      "/usr/share/livebridge/)\n"
       "       livebridge --version\n"
       "LEVEL: error, warning, notice, info (default), debug. Default config: %s\n",
       default_config);
@@ -84,6 +88,9 @@ std::optional<int> parse_args(int argc, char** argv, options& o) {
       return exit_ok;
     } else if (arg == "--version") {
       std::printf("livebridge %s\n", LIVEBRIDGE_VERSION);
+      return exit_ok;
+    } else if (arg == "--print-config-schema") {
+      std::fputs(lb::config::json_schema_text().c_str(), stdout);
       return exit_ok;
     } else if (arg == "--config" || arg == "-c") {
       auto v = value("--config");

@@ -21,6 +21,14 @@ using namespace std::chrono_literals;
 enum class modality { text, audio };
 enum class builtin_tool { google_search, code_execution };
 
+// Their spellings in the config file, for the loader and the JSON Schema alike.
+inline constexpr tools::spelling<modality> modality_spellings[] = {{"TEXT", modality::text},
+                                                                   {"text", modality::text},
+                                                                   {"AUDIO", modality::audio},
+                                                                   {"audio", modality::audio}};
+inline constexpr tools::spelling<builtin_tool> builtin_tool_spellings[] = {
+    {"google_search", builtin_tool::google_search}, {"code_execution", builtin_tool::code_execution}};
+
 inline constexpr const char* default_live_url =
     "wss://generativelanguage.googleapis.com/ws/"
     "google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent";

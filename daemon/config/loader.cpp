@@ -19,6 +19,7 @@
 
 #include "common/duration.hpp"
 #include "common/url.hpp"
+#include "config/keys.hpp"
 #include "discovery/device_tools.hpp"
 
 namespace lb::config {
@@ -100,6 +101,17 @@ json yaml_to_json(const YAML::Node& n) {
   }
 }
 
+// "A, B or C": the spellings of a choice, as errors name them.
+template <class T>
+std::string choice_list(std::span<const tools::spelling<T>> choices) {
+  std::string names;
+  for (std::size_t i = 0; i < choices.size(); ++i) {
+    if (i > 0) names += i + 1 == choices.size() ? " or " : ", ";
+    names += std::string(choices[i].name);
+  }
+  return names;
+}
+
 class reader {
  public:
   explicit reader(std::string file) : file_(std::move(file)) {}
@@ -121,7 +133,9 @@ class reader {
   }
 
   // Unknown keys are errors: a typo must not silently fall back to a default.
-  void check_keys(const YAML::Node& map, const std::string& path, const std::set<std::string>& allowed) {
+  void check_keys(const YAML::Node& map, const std::string& path, const keys::section& section) {
+    std::set<std::string> allowed;
+    for (const keys::key& k : section.keys) allowed.emplace(k.name);
     for (const auto& kv : map) {
       if (!kv.first.IsScalar()) continue;  // reported by structure_check
       const std::string key = kv.first.Scalar();
@@ -137,8 +151,14 @@ class reader {
     return path.empty() ? key : path + "." + key;
   }
 
-  bool read_string(const YAML::Node& map, const std::string& path, const char* key, std::string& out,
-                   bool required = false) {
+  // A key the table marks as needed is reported when it is missing.
+  bool read_string(const YAML::Node& map, const std::string& path, const keys::key& k, std::string& out) {
+    return read_string(map, path, k, out, k.required);
+  }
+
+  bool read_string(const YAML::Node& map, const std::string& path, const keys::key& k, std::string& out,
+                   bool required) {
+    const std::string key(k.name);
     const YAML::Node n = map[key];
     if (!n) {
       if (required) error(map, join(path, key), "required key is missing");
@@ -155,51 +175,49 @@ class reader {
   // One of `choices` (its spelling in the file → the value); anything else is an error that names
   // them all.
   template <class T>
-  bool read_choice(const YAML::Node& map, const std::string& path, const char* key,
-                   std::span<const tools::spelling<T>> choices, T& out) {
+  bool read_choice(const YAML::Node& map, const std::string& path, const keys::key& k,
+                   std::span<const tools::spelling<T>> choices, T& out, std::string_view expected = {}) {
     std::string text;
-    if (!read_string(map, path, key, text)) return false;
-    std::string names;
-    std::size_t index = 0;
+    if (!read_string(map, path, k, text)) return false;
     for (const auto& [name, value] : choices) {
       if (text == name) {
         out = value;
         return true;
       }
-      if (index > 0) names += index + 1 == choices.size() ? " or " : ", ";
-      names += std::string(name);
-      ++index;
     }
-    error(map[key], join(path, key), "expected " + names + ", found " + describe(map[key]));
+    const std::string key(k.name);
+    error(map[key], join(path, key),
+          "expected " + (expected.empty() ? choice_list(choices) : std::string(expected)) + ", found " +
+              describe(map[key]));
     return false;
   }
 
-  void read_optional_string(const YAML::Node& map, const std::string& path, const char* key,
+  void read_optional_string(const YAML::Node& map, const std::string& path, const keys::key& k,
                             std::optional<std::string>& out) {
     std::string value;
-    if (read_string(map, path, key, value)) out = value;
+    if (read_string(map, path, k, value)) out = value;
   }
 
-  void read_duration(const YAML::Node& map, const std::string& path, const char* key, milliseconds& out,
-                     milliseconds min, milliseconds max) {
+  void read_duration(const YAML::Node& map, const std::string& path, const keys::key& k, milliseconds& out) {
+    const std::string key(k.name);
     const YAML::Node n = map[key];
     if (!n) return;
     std::optional<millis> d;
     if (n.IsScalar()) d = parse_duration(n.Scalar());
     if (!d) {
       error(n, join(path, key), "expected a duration such as \"5s\" or \"250ms\", found " + describe(n));
-    } else if (*d < min || *d > max) {
+    } else if (*d < k.min_duration || *d > k.max_duration) {
       error(n, join(path, key),
-            "must be between " + format_duration(min) + " and " + format_duration(max) + ", found " +
-                describe(n));
+            "must be between " + format_duration(k.min_duration) + " and " + format_duration(k.max_duration) +
+                ", found " + describe(n));
     } else {
       out = *d;
     }
   }
 
   template <typename Int>
-  void read_integer(const YAML::Node& map, const std::string& path, const char* key, Int& out, long long min,
-                    long long max) {
+  void read_integer(const YAML::Node& map, const std::string& path, const keys::key& k, Int& out) {
+    const std::string key(k.name);
     const YAML::Node n = map[key];
     if (!n) return;
     const json v = n.IsScalar() ? scalar_to_json(n) : json(nullptr);
@@ -208,16 +226,17 @@ class reader {
       return;
     }
     const long long value = v.get<long long>();
-    if (value < min || value > max) {
+    if (value < k.min || value > k.max) {
       error(n, join(path, key),
-            "must be between " + std::to_string(min) + " and " + std::to_string(max) + ", found " +
+            "must be between " + std::to_string(k.min) + " and " + std::to_string(k.max) + ", found " +
                 describe(n));
       return;
     }
     out = static_cast<Int>(value);
   }
 
-  void read_bool(const YAML::Node& map, const std::string& path, const char* key, bool& out) {
+  void read_bool(const YAML::Node& map, const std::string& path, const keys::key& k, bool& out) {
+    const std::string key(k.name);
     const YAML::Node n = map[key];
     if (!n) return;
     const json v = n.IsScalar() ? scalar_to_json(n) : json(nullptr);
@@ -328,104 +347,80 @@ class structure_check {
 
 void read_live(reader& r, const YAML::Node& n, live_config& live) {
   const std::string path = "live";
+  constexpr const keys::section& s = keys::live;
   if (!r.expect_map(n, path)) return;
-  r.check_keys(n, path,
-               {"url",
-                "model",
-                "api_key_file",
-                "ca_file",
-                "response_modality",
-                "system_instruction",
-                "builtin_tools",
-                "connect_timeout",
-                "setup_timeout",
-                "turn_timeout",
-                "reconnect_delay_max",
-                "max_frame_bytes",
-                "idle_timeout",
-                "max_calls_per_tool_call",
-                "session_resumption",
-                "state_directory",
-                "context_compression",
-                "voice",
-                "language",
-                "audio",
-                "push_to_talk"});
-  if (r.read_string(n, path, "url", live.url)) {
+  r.check_keys(n, path, s);
+  if (r.read_string(n, path, s.at("url"), live.url)) {
     const auto u = parse_url(live.url);
     if (!u || (u->scheme != "ws" && u->scheme != "wss")) {
       r.error(n["url"], "live.url", "expected a ws:// or wss:// URL, found " + describe(n["url"]));
     }
   }
-  if (r.read_string(n, path, "model", live.model, true)) {
+  if (r.read_string(n, path, s.at("model"), live.model)) {
     if (live.model.find('/') == std::string::npos) live.model = "models/" + live.model;
   }
-  r.read_optional_string(n, path, "api_key_file", live.api_key_file);
-  r.read_optional_string(n, path, "ca_file", live.ca_file);
-  std::string modality_text;
-  if (r.read_string(n, path, "response_modality", modality_text)) {
-    if (modality_text == "TEXT" || modality_text == "text") {
-      live.response_modality = modality::text;
-    } else if (modality_text == "AUDIO" || modality_text == "audio") {
-      live.response_modality = modality::audio;
-    } else {
-      r.error(n["response_modality"], "live.response_modality",
-              "expected TEXT or AUDIO, found " + describe(n["response_modality"]));
-    }
-  }
+  r.read_optional_string(n, path, s.at("api_key_file"), live.api_key_file);
+  r.read_optional_string(n, path, s.at("ca_file"), live.ca_file);
+  // Each value has two spellings; the error names each value once.
+  r.read_choice<modality>(n, path, s.at("response_modality"), modality_spellings, live.response_modality,
+                          "TEXT or AUDIO");
   if (live.response_modality == modality::text && (live.model.find("native-audio") != std::string::npos ||
                                                    live.model.find("3.8-live") != std::string::npos)) {
     r.warning(n["model"], "live.model",
               "native-audio models answer only in AUDIO; set live.response_modality: AUDIO");
   }
-  r.read_string(n, path, "system_instruction", live.system_instruction);
-  r.read_string(n, path, "voice", live.voice);
-  r.read_string(n, path, "language", live.language);
-  r.read_bool(n, path, "push_to_talk", live.push_to_talk);
+  r.read_string(n, path, s.at("system_instruction"), live.system_instruction);
+  r.read_string(n, path, s.at("voice"), live.voice);
+  r.read_string(n, path, s.at("language"), live.language);
+  r.read_bool(n, path, s.at("push_to_talk"), live.push_to_talk);
   if (const YAML::Node a = n["audio"]) {
     const std::string apath = "live.audio";
     if (r.expect_map(a, apath)) {
-      r.check_keys(a, apath, {"directory", "keep_files", "publish", "max_duration"});
-      r.read_optional_string(a, apath, "directory", live.audio.directory);
-      r.read_integer(a, apath, "keep_files", live.audio.keep_files, 1, 1'000'000);
-      r.read_bool(a, apath, "publish", live.audio.publish);
-      r.read_duration(a, apath, "max_duration", live.audio.max_duration, 1s, 3600s);
+      r.check_keys(a, apath, keys::live_audio);
+      r.read_optional_string(a, apath, keys::live_audio.at("directory"), live.audio.directory);
+      r.read_integer(a, apath, keys::live_audio.at("keep_files"), live.audio.keep_files);
+      r.read_bool(a, apath, keys::live_audio.at("publish"), live.audio.publish);
+      r.read_duration(a, apath, keys::live_audio.at("max_duration"), live.audio.max_duration);
     }
   }
   if (const YAML::Node b = n["builtin_tools"]) {
     if (!b.IsSequence()) {
-      r.error(b, "live.builtin_tools",
-              "expected a list of google_search, code_execution; found " + describe(b));
+      std::string names;
+      for (const auto& [name, tool] : builtin_tool_spellings)
+        names += (names.empty() ? "" : ", ") + std::string(name);
+      r.error(b, "live.builtin_tools", "expected a list of " + names + "; found " + describe(b));
     } else {
+      const std::span<const tools::spelling<builtin_tool>> choices = builtin_tool_spellings;
       for (std::size_t i = 0; i < b.size(); ++i) {
         const std::string item_path = "live.builtin_tools[" + std::to_string(i) + "]";
         const std::string name = b[i].IsScalar() ? b[i].Scalar() : "";
-        if (name == "google_search") {
-          live.builtin_tools.push_back(builtin_tool::google_search);
-        } else if (name == "code_execution") {
-          live.builtin_tools.push_back(builtin_tool::code_execution);
+        const auto found =
+            std::find_if(choices.begin(), choices.end(), [&](const auto& c) { return c.name == name; });
+        if (found != choices.end()) {
+          live.builtin_tools.push_back(found->value);
         } else {
-          r.error(b[i], item_path, "expected google_search or code_execution, found " + describe(b[i]));
+          r.error(b[i], item_path, "expected " + choice_list(choices) + ", found " + describe(b[i]));
         }
       }
     }
   }
-  r.read_duration(n, path, "connect_timeout", live.connect_timeout, 100ms, 300s);
-  r.read_duration(n, path, "setup_timeout", live.setup_timeout, 100ms, 300s);
-  r.read_duration(n, path, "turn_timeout", live.turn_timeout, 1s, 3600s);
-  r.read_duration(n, path, "reconnect_delay_max", live.reconnect_delay_max, 1s, 3600s);
-  r.read_integer(n, path, "max_frame_bytes", live.max_frame_bytes, 64 * 1024, 256LL << 20);
-  r.read_duration(n, path, "idle_timeout", live.idle_timeout, 5s, 3600s);
-  r.read_integer(n, path, "max_calls_per_tool_call", live.max_calls_per_tool_call, 1, 1024);
-  r.read_bool(n, path, "session_resumption", live.session_resumption);
-  r.read_optional_string(n, path, "state_directory", live.state_directory);
+  r.read_duration(n, path, s.at("connect_timeout"), live.connect_timeout);
+  r.read_duration(n, path, s.at("setup_timeout"), live.setup_timeout);
+  r.read_duration(n, path, s.at("turn_timeout"), live.turn_timeout);
+  r.read_duration(n, path, s.at("reconnect_delay_max"), live.reconnect_delay_max);
+  r.read_integer(n, path, s.at("max_frame_bytes"), live.max_frame_bytes);
+  r.read_duration(n, path, s.at("idle_timeout"), live.idle_timeout);
+  r.read_integer(n, path, s.at("max_calls_per_tool_call"), live.max_calls_per_tool_call);
+  r.read_bool(n, path, s.at("session_resumption"), live.session_resumption);
+  r.read_optional_string(n, path, s.at("state_directory"), live.state_directory);
   if (const YAML::Node c = n["context_compression"]) {
     const std::string cpath = "live.context_compression";
     if (r.expect_map(c, cpath)) {
-      r.check_keys(c, cpath, {"enabled", "trigger_tokens", "target_tokens"});
-      r.read_bool(c, cpath, "enabled", live.compression.enabled);
-      r.read_integer(c, cpath, "trigger_tokens", live.compression.trigger_tokens, 1000, 10'000'000);
-      r.read_integer(c, cpath, "target_tokens", live.compression.target_tokens, 500, 10'000'000);
+      r.check_keys(c, cpath, keys::context_compression);
+      r.read_bool(c, cpath, keys::context_compression.at("enabled"), live.compression.enabled);
+      r.read_integer(c, cpath, keys::context_compression.at("trigger_tokens"),
+                     live.compression.trigger_tokens);
+      r.read_integer(c, cpath, keys::context_compression.at("target_tokens"), live.compression.target_tokens);
       if (live.compression.target_tokens >= live.compression.trigger_tokens) {
         r.error(c, cpath + ".target_tokens", "must be smaller than trigger_tokens");
       }
@@ -435,18 +430,17 @@ void read_live(reader& r, const YAML::Node& n, live_config& live) {
 
 void read_mqtt(reader& r, const YAML::Node& n, mqtt_config& mqtt) {
   const std::string path = "mqtt";
+  constexpr const keys::section& s = keys::mqtt;
   if (!r.expect_map(n, path)) return;
-  r.check_keys(n, path,
-               {"url", "client_id", "username", "password_file", "ca_file", "topic_prefix", "keepalive",
-                "max_prompt_bytes", "max_queued_prompts", "persistent_prompts", "events"});
-  if (r.read_string(n, path, "url", mqtt.url)) {
+  r.check_keys(n, path, s);
+  if (r.read_string(n, path, s.at("url"), mqtt.url)) {
     const auto u = parse_url(mqtt.url);
     if (!u || u->scheme == "ws" || u->scheme == "wss") {
       r.error(n["url"], "mqtt.url",
               "expected an mqtt://, mqtts://, tcp:// or ssl:// URL, found " + describe(n["url"]));
     }
   }
-  if (r.read_string(n, path, "client_id", mqtt.client_id)) {
+  if (r.read_string(n, path, s.at("client_id"), mqtt.client_id)) {
     if (mqtt.client_id.empty() || mqtt.client_id.size() > max_client_id_length ||
         mqtt.client_id.find_first_of("/+# ") != std::string::npos) {
       r.error(n["client_id"], "mqtt.client_id",
@@ -457,43 +451,42 @@ void read_mqtt(reader& r, const YAML::Node& n, mqtt_config& mqtt) {
                   std::to_string(max_derived_client_id_length) + " characters of a client id");
     }
   }
-  r.read_string(n, path, "username", mqtt.username);
-  r.read_optional_string(n, path, "password_file", mqtt.password_file);
-  r.read_optional_string(n, path, "ca_file", mqtt.ca_file);
-  if (r.read_string(n, path, "topic_prefix", mqtt.topic_prefix)) {
+  r.read_string(n, path, s.at("username"), mqtt.username);
+  r.read_optional_string(n, path, s.at("password_file"), mqtt.password_file);
+  r.read_optional_string(n, path, s.at("ca_file"), mqtt.ca_file);
+  if (r.read_string(n, path, s.at("topic_prefix"), mqtt.topic_prefix)) {
     if (mqtt.topic_prefix.empty() || mqtt.topic_prefix.find_first_of("+#") != std::string::npos ||
         mqtt.topic_prefix.back() == '/') {
       r.error(n["topic_prefix"], "mqtt.topic_prefix",
               "must be non-empty, without wildcards or a trailing '/'");
     }
   }
-  r.read_duration(n, path, "keepalive", mqtt.keepalive, 5s, 3600s);
-  r.read_integer(n, path, "max_prompt_bytes", mqtt.max_prompt_bytes, 16, 16LL << 20);
-  r.read_integer(n, path, "max_queued_prompts", mqtt.max_queued_prompts, 1, 100000);
-  r.read_bool(n, path, "persistent_prompts", mqtt.persistent_prompts);
-  r.read_bool(n, path, "events", mqtt.events);
+  r.read_duration(n, path, s.at("keepalive"), mqtt.keepalive);
+  r.read_integer(n, path, s.at("max_prompt_bytes"), mqtt.max_prompt_bytes);
+  r.read_integer(n, path, s.at("max_queued_prompts"), mqtt.max_queued_prompts);
+  r.read_bool(n, path, s.at("persistent_prompts"), mqtt.persistent_prompts);
+  r.read_bool(n, path, s.at("events"), mqtt.events);
 }
 
 void read_trust(reader& r, const YAML::Node& n, trust_config& trust) {
   const std::string path = "trust";
+  constexpr const keys::section& s = keys::trust;
   if (!r.expect_map(n, path)) return;
-  r.check_keys(n, path,
-               {"pin_file", "confirm_timeout", "pin_attempts", "lockout", "loop_guard", "transcript_grace",
-                "dry_run", "audit"});
-  r.read_optional_string(n, path, "pin_file", trust.pin_file);
-  r.read_duration(n, path, "confirm_timeout", trust.confirm_timeout, 1ms, 3600s);
-  r.read_integer(n, path, "pin_attempts", trust.pin_attempts, 1, 100);
-  r.read_duration(n, path, "lockout", trust.lockout, 1s, 24h);
-  r.read_integer(n, path, "loop_guard", trust.loop_guard, 1, 1000);
-  r.read_duration(n, path, "transcript_grace", trust.transcript_grace, 0ms, 10s);
-  r.read_bool(n, path, "dry_run", trust.dry_run);
+  r.check_keys(n, path, s);
+  r.read_optional_string(n, path, s.at("pin_file"), trust.pin_file);
+  r.read_duration(n, path, s.at("confirm_timeout"), trust.confirm_timeout);
+  r.read_integer(n, path, s.at("pin_attempts"), trust.pin_attempts);
+  r.read_duration(n, path, s.at("lockout"), trust.lockout);
+  r.read_integer(n, path, s.at("loop_guard"), trust.loop_guard);
+  r.read_duration(n, path, s.at("transcript_grace"), trust.transcript_grace);
+  r.read_bool(n, path, s.at("dry_run"), trust.dry_run);
   if (const YAML::Node a = n["audit"]) {
     const std::string apath = "trust.audit";
     if (r.expect_map(a, apath)) {
-      r.check_keys(a, apath, {"directory", "max_bytes", "keep_files"});
-      r.read_optional_string(a, apath, "directory", trust.audit.directory);
-      r.read_integer(a, apath, "max_bytes", trust.audit.max_bytes, 4096, 1LL << 30);
-      r.read_integer(a, apath, "keep_files", trust.audit.keep_files, 0, 1000);
+      r.check_keys(a, apath, keys::trust_audit);
+      r.read_optional_string(a, apath, keys::trust_audit.at("directory"), trust.audit.directory);
+      r.read_integer(a, apath, keys::trust_audit.at("max_bytes"), trust.audit.max_bytes);
+      r.read_integer(a, apath, keys::trust_audit.at("keep_files"), trust.audit.keep_files);
     }
   }
 }
@@ -517,14 +510,23 @@ void read_pattern_list(reader& r, const YAML::Node& map, const std::string& path
   }
 }
 
+// One of none, ack or pin, or an error naming them; nullopt on an error.
+std::optional<tools::confirmation> confirmation_of(reader& r, const YAML::Node& n, const std::string& path) {
+  if (n.IsScalar()) {
+    for (const auto& [spelling, value] : tools::confirmation_spellings)
+      if (n.Scalar() == spelling) return value;
+  }
+  r.error(n, path, "expected none, ack or pin, found " + describe(n));
+  return std::nullopt;
+}
+
 void read_discovery(reader& r, const YAML::Node& n, discovery_config& d) {
   const std::string path = "discovery";
+  constexpr const keys::section& s = keys::discovery;
   d.enabled = true;
-  if (n.IsNull()) return;  // `discovery:` alone: every default
   if (!r.expect_map(n, path)) return;
-  r.check_keys(n, path,
-               {"prefix", "components", "include", "exclude", "risky", "confirm", "unverified", "timeout"});
-  if (r.read_string(n, path, "prefix", d.prefix)) {
+  r.check_keys(n, path, s);
+  if (r.read_string(n, path, s.at("prefix"), d.prefix)) {
     if (d.prefix.empty() || d.prefix.find_first_of("+#") != std::string::npos || d.prefix.back() == '/')
       r.error(n["prefix"], "discovery.prefix", "must be non-empty, without wildcards or a trailing '/'");
   }
@@ -537,16 +539,20 @@ void read_discovery(reader& r, const YAML::Node& n, discovery_config& d) {
         continue;
       }
       std::string known;
-      for (const auto& s : discovery::component_spellings)
-        known += (known.empty() ? "" : ", ") + std::string(s.name);
+      for (const auto& sp : discovery::component_spellings)
+        known += (known.empty() ? "" : ", ") + std::string(sp.name);
       r.error(c[i], "discovery.components[" + std::to_string(i) + "]",
               "expected one of " + known + ", found " + describe(c[i]));
     }
   }
   read_pattern_list(r, n, path, "include", d.include);
   read_pattern_list(r, n, path, "exclude", d.exclude);
-  if (r.read_choice<tools::confirmation>(n, path, "risky", tools::confirmation_spellings, d.risky))
-    d.risky_origin = r.position(n["risky"]);
+  if (const YAML::Node risky = n["risky"]) {
+    if (auto level = confirmation_of(r, risky, "discovery.risky")) {
+      d.risky = *level;
+      d.risky_origin = r.position(risky);
+    }
+  }
   if (const YAML::Node c = n["confirm"]) {
     if (!c.IsMap()) {
       r.error(c, "discovery.confirm",
@@ -554,32 +560,16 @@ void read_discovery(reader& r, const YAML::Node& n, discovery_config& d) {
     } else {
       for (const auto& kv : c) {
         const std::string name = kv.first.Scalar();
-        tools::confirmation level{};
-        if (!kv.second.IsScalar()) {
-          r.error(kv.second, "discovery.confirm." + name,
-                  "expected none, ack or pin, found " + describe(kv.second));
-          continue;
-        }
-        bool found = false;
-        for (const auto& [spelling, value] : tools::confirmation_spellings) {
-          if (kv.second.Scalar() == spelling) {
-            level = value;
-            found = true;
-          }
-        }
-        if (!found) {
-          r.error(kv.second, "discovery.confirm." + name,
-                  "expected none, ack or pin, found " + describe(kv.second));
-          continue;
-        }
-        d.confirm[name] = level;
-        if (level == tools::confirmation::pin && d.risky_origin.empty())
+        const auto level = confirmation_of(r, kv.second, "discovery.confirm." + name);
+        if (!level) continue;
+        d.confirm[name] = *level;
+        if (*level == tools::confirmation::pin && d.risky_origin.empty())
           d.risky_origin = r.position(kv.second);
       }
     }
   }
-  r.read_bool(n, path, "unverified", d.unverified);
-  r.read_duration(n, path, "timeout", d.timeout, 100ms, 600s);
+  r.read_bool(n, path, s.at("unverified"), d.unverified);
+  r.read_duration(n, path, s.at("timeout"), d.timeout);
 }
 
 // The schema as far as it could be read: a property whose own schema has errors is still declared
@@ -589,8 +579,7 @@ void read_discovery(reader& r, const YAML::Node& n, discovery_config& d) {
 std::optional<tools::param_schema> read_schema(reader& r, const YAML::Node& n, const std::string& path,
                                                bool top) {
   if (!r.expect_map(n, path)) return std::nullopt;
-  r.check_keys(n, path,
-               {"type", "description", "properties", "required", "enum", "minimum", "maximum", "items"});
+  r.check_keys(n, path, keys::parameter);
   tools::param_schema s;
   // With no valid type, nothing else is checked against the type: that would report one mistake
   // again as "not of type …" errors.
@@ -611,7 +600,7 @@ std::optional<tools::param_schema> read_schema(reader& r, const YAML::Node& n, c
   if (top && s.type != tools::value_type::object) {
     r.error(n["type"], r.join(path, "type"), "a function's parameters must be of type object");
   }
-  r.read_string(n, path, "description", s.description);
+  r.read_string(n, path, keys::parameter.at("description"), s.description);
   if (const YAML::Node props = n["properties"]) {
     if (r.expect_map(props, r.join(path, "properties"))) {
       for (const auto& kv : props) {
@@ -700,11 +689,13 @@ void check_names(reader& r, const YAML::Node& at, const std::string& path, const
   }
 }
 
+// Called only where the template must be given: a missing one is reported.
 std::optional<tools::text_template> read_text_template(reader& r, const YAML::Node& map,
-                                                       const std::string& path, const char* key,
+                                                       const std::string& path, const keys::key& k,
                                                        const placeholder_scope& scope) {
   std::string text;
-  if (!r.read_string(map, path, key, text, true)) return std::nullopt;
+  if (!r.read_string(map, path, k, text, true)) return std::nullopt;
+  const std::string key(k.name);
   auto parsed = tools::text_template::parse(text);
   if (auto* msg = std::get_if<std::string>(&parsed)) {
     r.error(map[key], r.join(path, key), *msg);
@@ -731,9 +722,10 @@ std::optional<tools::json_template> read_json_template(reader& r, const YAML::No
 void read_publish(reader& r, const YAML::Node& n, const std::string& path, const placeholder_scope& scope,
                   const std::string& topic_prefix, tools::tool_spec& tool) {
   if (!r.expect_map(n, path)) return;
-  r.check_keys(n, path, {"topic", "payload", "qos", "retain"});
+  constexpr const keys::section& s = keys::publish;
+  r.check_keys(n, path, s);
   tools::publish_spec p;
-  auto topic = read_text_template(r, n, path, "topic", scope);
+  auto topic = read_text_template(r, n, path, s.at("topic"), scope);
   if (topic) {
     if (topic->source().find_first_of("+#") != std::string::npos) {
       r.error(n["topic"], r.join(path, "topic"), "a publish topic may not contain wildcards");
@@ -778,8 +770,8 @@ void read_publish(reader& r, const YAML::Node& n, const std::string& path, const
   } else {
     p.payload = tools::payload_template(std::get<tools::text_template>(tools::text_template::parse("")));
   }
-  r.read_integer(n, path, "qos", p.qos, 0, 2);
-  r.read_bool(n, path, "retain", p.retain);
+  r.read_integer(n, path, s.at("qos"), p.qos);
+  r.read_bool(n, path, s.at("retain"), p.retain);
   if (p.retain) {
     r.warning(n["retain"], r.join(path, "retain"),
               "a retained command is replayed to the device every time it reconnects; use retain only for "
@@ -791,13 +783,14 @@ void read_publish(reader& r, const YAML::Node& n, const std::string& path, const
 void read_ack(reader& r, const YAML::Node& n, const std::string& path, const placeholder_scope& scope,
               tools::tool_spec& tool) {
   if (!r.expect_map(n, path)) return;
-  r.check_keys(n, path, {"style", "topic", "match", "reject", "tolerance", "timeout"});
+  constexpr const keys::section& s = keys::ack;
+  r.check_keys(n, path, s);
   tools::ack_spec& ack = tool.ack;
   ack.style = n["topic"] ? tools::ack_style::state : tools::ack_style::broker;
-  r.read_choice<tools::ack_style>(n, path, "style", tools::ack_style_spellings, ack.style);
+  r.read_choice<tools::ack_style>(n, path, s.at("style"), tools::ack_style_spellings, ack.style);
   const bool needs_topic = ack.style == tools::ack_style::state || ack.style == tools::ack_style::rpc;
   if (needs_topic) {
-    if (auto t = read_text_template(r, n, path, "topic", scope)) ack.topic = std::move(*t);
+    if (auto t = read_text_template(r, n, path, s.at("topic"), scope)) ack.topic = std::move(*t);
   } else if (n["topic"]) {
     r.error(n["topic"], r.join(path, "topic"),
             std::string("the ") + std::string(tools::ack_style_name(ack.style)) + " style takes no topic");
@@ -822,7 +815,7 @@ void read_ack(reader& r, const YAML::Node& n, const std::string& path, const pla
       ack.tolerance = v.get<double>();
     }
   }
-  r.read_duration(n, path, "timeout", ack.timeout, 100ms, 600s);
+  r.read_duration(n, path, s.at("timeout"), ack.timeout);
 }
 
 // "6/min": at most N carried-out calls per second, minute, hour or day.
@@ -896,7 +889,7 @@ void read_bounds(reader& r, const YAML::Node& n, const std::string& path, const 
     const std::string bpath = r.join(path, name);
     const YAML::Node b = kv.second;
     if (!r.expect_map(b, bpath)) continue;
-    r.check_keys(b, bpath, {"minimum", "maximum"});
+    r.check_keys(b, bpath, keys::bound);
     tools::argument_bound bound{name, std::nullopt, std::nullopt};
     for (const char* key : {"minimum", "maximum"}) {
       if (const YAML::Node v = b[key]) {
@@ -978,9 +971,9 @@ void read_sources(reader& r, const YAML::Node& n, const std::string& path, tools
 void read_query(reader& r, const YAML::Node& n, const std::string& path, const placeholder_scope& scope,
                 tools::tool_spec& tool) {
   if (!r.expect_map(n, path)) return;
-  r.check_keys(n, path, {"topic"});
+  r.check_keys(n, path, keys::query);
   tools::query_spec q;
-  if (auto topic = read_text_template(r, n, path, "topic", scope)) {
+  if (auto topic = read_text_template(r, n, path, keys::query.at("topic"), scope)) {
     if (topic->source().find_first_of("+#") != std::string::npos) {
       r.error(n["topic"], r.join(path, "topic"), "a query topic may not contain wildcards");
     }
@@ -992,6 +985,7 @@ void read_query(reader& r, const YAML::Node& n, const std::string& path, const p
 // What the bridge demands before it carries out a call (tool_spec.hpp's guard_spec).
 void read_guard(reader& r, const YAML::Node& n, const std::string& path, const placeholder_scope& scope,
                 tools::tool_spec& tool) {
+  constexpr const keys::section& s = keys::tool;
   tools::guard_spec& guard = tool.guard;
   const bool query = static_cast<bool>(n["query"]);
   if (query) {
@@ -1006,12 +1000,12 @@ void read_guard(reader& r, const YAML::Node& n, const std::string& path, const p
   } else {
     bool confirm_known = false;
     if (n["confirm"]) {
-      confirm_known = r.read_choice<tools::confirmation>(n, path, "confirm", tools::confirmation_spellings,
-                                                         guard.confirm);
+      confirm_known = r.read_choice<tools::confirmation>(n, path, s.at("confirm"),
+                                                         tools::confirmation_spellings, guard.confirm);
       guard.confirm_origin = r.position(key_node(n, "confirm"));
     }
     if (n["confirm_message"]) {
-      if (auto t = read_text_template(r, n, path, "confirm_message", scope)) {
+      if (auto t = read_text_template(r, n, path, s.at("confirm_message"), scope)) {
         if (t->source().empty()) {
           r.error(n["confirm_message"], r.join(path, "confirm_message"),
                   "is empty; leave it out to ask with the description");
@@ -1025,7 +1019,7 @@ void read_guard(reader& r, const YAML::Node& n, const std::string& path, const p
       }
     }
     std::string text;
-    if (r.read_string(n, path, "rate_limit", text)) {
+    if (r.read_string(n, path, s.at("rate_limit"), text)) {
       auto parsed = parse_rate_limit(text);
       if (auto* msg = std::get_if<std::string>(&parsed)) {
         r.error(n["rate_limit"], r.join(path, "rate_limit"), *msg + ", found " + describe(n["rate_limit"]));
@@ -1033,10 +1027,10 @@ void read_guard(reader& r, const YAML::Node& n, const std::string& path, const p
         guard.rate = std::get<tools::rate_limit>(parsed);
       }
     }
-    r.read_bool(n, path, "dry_run", guard.dry_run);
+    r.read_bool(n, path, s.at("dry_run"), guard.dry_run);
   }
   std::string hours;
-  if (r.read_string(n, path, "allowed_hours", hours)) {
+  if (r.read_string(n, path, s.at("allowed_hours"), hours)) {
     auto parsed = parse_daily_window(hours);
     if (auto* msg = std::get_if<std::string>(&parsed)) {
       r.error(n["allowed_hours"], r.join(path, "allowed_hours"),
@@ -1046,22 +1040,22 @@ void read_guard(reader& r, const YAML::Node& n, const std::string& path, const p
     }
   }
   if (const YAML::Node b = n["bounds"]) read_bounds(r, b, r.join(path, "bounds"), scope, guard);
-  if (const YAML::Node s = n["sources"]) read_sources(r, s, r.join(path, "sources"), guard);
+  if (const YAML::Node listed = n["sources"]) read_sources(r, listed, r.join(path, "sources"), guard);
 }
 
 void read_tool(reader& r, const YAML::Node& n, const std::string& path, const std::string& topic_prefix,
                std::vector<tools::tool_spec>& out) {
   if (!r.expect_map(n, path)) return;
-  r.check_keys(n, path,
-               {"name", "description", "parameters", "publish", "ack", "behavior", "scheduling", "confirm",
-                "confirm_message", "rate_limit", "allowed_hours", "bounds", "sources", "dry_run", "query"});
+  constexpr const keys::section& s = keys::tool;
+  r.check_keys(n, path, s);
   tools::tool_spec tool;
-  r.read_choice<tools::behavior>(n, path, "behavior", tools::behavior_spellings, tool.behavior);
-  if (r.read_choice<tools::scheduling>(n, path, "scheduling", tools::scheduling_spellings, tool.scheduling) &&
+  r.read_choice<tools::behavior>(n, path, s.at("behavior"), tools::behavior_spellings, tool.behavior);
+  if (r.read_choice<tools::scheduling>(n, path, s.at("scheduling"), tools::scheduling_spellings,
+                                       tool.scheduling) &&
       tool.behavior != tools::behavior::non_blocking) {
     r.error(n["scheduling"], r.join(path, "scheduling"), "applies only with behavior: NON_BLOCKING");
   }
-  if (r.read_string(n, path, "name", tool.name, true)) {
+  if (r.read_string(n, path, s.at("name"), tool.name)) {
     if (!valid_function_name(tool.name)) {
       r.error(n["name"], r.join(path, "name"),
               "must start with a letter or '_' and hold only letters, digits, '_', '.', ':' or '-' (at most "
@@ -1072,7 +1066,7 @@ void read_tool(reader& r, const YAML::Node& n, const std::string& path, const st
         r.error(n["name"], r.join(path, "name"), "another tool is already named " + tool.name);
     }
   }
-  r.read_string(n, path, "description", tool.description);
+  r.read_string(n, path, s.at("description"), tool.description);
   bool parameters_unreadable = false;
   if (const YAML::Node p = n["parameters"]) {
     if (p.IsMap() && p.size() == 0) {
@@ -1158,7 +1152,7 @@ load_result load_text(std::string_view yaml, const std::string& source_name) {
     return std::move(r.result());
   }
   if (!structure_check(r).walk(root, "")) return std::move(r.result());
-  r.check_keys(root, "", {"live", "mqtt", "trust", "discovery", "tools"});
+  r.check_keys(root, "", keys::root);
   if (const YAML::Node live = root["live"]) {
     read_live(r, live, cfg.live);
   } else {

@@ -81,25 +81,19 @@ std::optional<std::string> validate_at(const param_schema& s, json& v, const std
   return std::nullopt;
 }
 
-// The one table of type names, read in both directions.
-constexpr std::pair<std::string_view, value_type> type_names[] = {
-    {"object", value_type::object},   {"string", value_type::string},   {"number", value_type::number},
-    {"integer", value_type::integer}, {"boolean", value_type::boolean}, {"array", value_type::array},
-};
-
 }  // namespace
 
 std::optional<value_type> parse_value_type(std::string_view name) {
   std::string lower(name);
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  for (const auto& [n, t] : type_names) {
+  for (const auto& [n, t] : value_type_names) {
     if (n == lower) return t;
   }
   return std::nullopt;
 }
 
 std::string_view type_name(value_type t) {
-  for (const auto& [n, type] : type_names) {
+  for (const auto& [n, type] : value_type_names) {
     if (type == t) return n;
   }
   return "object";

@@ -17,6 +17,12 @@ using json = nlohmann::json;
 
 enum class value_type { object, string, number, integer, boolean, array };
 
+// The one table of type names, read in both directions (and listed in the config's JSON Schema).
+inline constexpr std::pair<std::string_view, value_type> value_type_names[] = {
+    {"object", value_type::object},   {"string", value_type::string},   {"number", value_type::number},
+    {"integer", value_type::integer}, {"boolean", value_type::boolean}, {"array", value_type::array},
+};
+
 // "object", "STRING", ... (either case); nullopt for anything else.
 std::optional<value_type> parse_value_type(std::string_view name);
 std::string_view type_name(value_type t);  // lower-case, as users write it

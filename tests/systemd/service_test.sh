@@ -190,6 +190,8 @@ fi
 pass "dpkg installs the package"
 check "the unit is enabled per Debian convention" test "$(in_ns systemctl is-enabled livebridge)" = enabled
 check "the config is a conffile" bash -c "nsenter -t $sd_pid -m -p dpkg-query -W -f='\${Conffiles}' livebridge | grep -q /etc/livebridge/livebridge.yaml"
+check "the package installs the config's JSON Schema, the one its binary prints" bash -c \
+  "nsenter -t $sd_pid -m -p /usr/bin/livebridge --print-config-schema | nsenter -t $sd_pid -m -p cmp - /usr/share/livebridge/config.schema.json"
 exposure=$(in_ns systemd-analyze security livebridge.service 2>/dev/null | sed -n 's/.*exposure level for livebridge.service: \([0-9.]*\).*/\1/p')
 log "# systemd-analyze security: exposure $exposure"
 check "exposure is 1.5 or lower" awk -v e="$exposure" 'BEGIN { exit !(e != "" && e <= 1.5) }'
