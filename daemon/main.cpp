@@ -229,7 +229,11 @@ int main(int argc, char** argv) {
     if (!unwritable.empty()) return exit_config;
   }
   if (opts.check_config) {
-    std::printf("%s: ok (%zu tools)\n", opts.config_path.c_str(), loaded.cfg->tools.size());
+    if (loaded.cfg->discovery.enabled)
+      std::printf("%s: ok (%zu tools, and those discovery finds under %s/)\n", opts.config_path.c_str(),
+                  loaded.cfg->tools.size(), loaded.cfg->discovery.prefix.c_str());
+    else
+      std::printf("%s: ok (%zu tools)\n", opts.config_path.c_str(), loaded.cfg->tools.size());
     return exit_ok;
   }
   // Exceptions mean a broken environment (a PEM file that cannot be loaded): reported, never a
