@@ -78,5 +78,5 @@ if ls "$build"/deb/livebridge_*.deb >/dev/null 2>&1; then
   echo "== packaged service under systemd, from a tree under /tmp: $((t3 - t2)) s"
   t2=$t3
 fi
-tests/fuzz/run-fuzzers.sh 20
+tests/fuzz/run-fuzzers.sh 15
 echo "== fuzzing: $(($(date +%s) - t2)) s; total $(($(date +%s) - t0)) s"

@@ -631,6 +631,13 @@ built_tools build_tools(const catalog& found, const config::discovery_config& cf
     if (used) reached.insert(e->config_topic + "\n" + e->unique_id + "\n" + e->name);
   }
   out.entities = reached.size();
+  for (const auto& entry : cfg.confirm) {
+    const std::string& name = entry.first;
+    const bool known = std::any_of(all.begin(), all.end(), [&](const entity* e) { return e->name == name; });
+    if (!known)
+      out.left_out.push_back("discovery.confirm names \"" + name +
+                             "\", which no discovered entity is called; it changes nothing");
+  }
   for (const auto& [kind, tool] : action_tools) {
     const auto it = acting.find(kind);
     if (it == acting.end() || it->second.empty()) continue;

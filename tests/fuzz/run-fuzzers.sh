@@ -8,7 +8,7 @@ build=${LIVEBRIDGE_FUZZ_BUILD_DIR:-$root/build-fuzz}
 CXX=clang++-14 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLIVEBRIDGE_FUZZ=ON -DLIVEBRIDGE_WERROR=ON >/dev/null
 cmake --build "$build" -j2
 cd "$build"  # crash artifacts land here
-for target in server_frame bridge_input turn_fsm config template ack_match person_words; do
+for target in server_frame bridge_input turn_fsm config template ack_match person_words discovery; do
   corpus="$build/corpus/$target"
   mkdir -p "$corpus"
   cp -n "$root/tests/fuzz/corpus/$target/"* "$corpus/" 2>/dev/null || true
