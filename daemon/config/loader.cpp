@@ -497,6 +497,52 @@ void read_trust(reader& r, const YAML::Node& n, trust_config& trust) {
   }
 }
 
+// livebridge as a Home Assistant device (config.hpp's home_assistant_config).
+void read_home_assistant(reader& r, const YAML::Node& n, home_assistant_config& ha) {
+  const std::string path = "home_assistant";
+  if (!r.expect_map(n, path)) return;
+  r.check_keys(n, path, {"discovery", "prefix", "status_topic", "device_name", "prompt_source"});
+  r.read_bool(n, path, "discovery", ha.discovery);
+  if (r.read_string(n, path, "prefix", ha.prefix)) {
+    if (ha.prefix.empty() || ha.prefix.find_first_of("+#") != std::string::npos || ha.prefix.back() == '/') {
+      r.error(n["prefix"], "home_assistant.prefix",
+              "must be non-empty, without wildcards or a trailing '/' (Home Assistant's discovery prefix)");
+    }
+  }
+  std::string status_topic;
+  if (r.read_string(n, path, "status_topic", status_topic)) {
+    if (status_topic.empty() || status_topic.find_first_of("+#") != std::string::npos) {
+      r.error(n["status_topic"], "home_assistant.status_topic",
+              "must be one topic, without wildcards (where Home Assistant publishes online and offline)");
+    } else {
+      ha.status_topic = status_topic;
+    }
+  }
+  std::string name;
+  if (r.read_string(n, path, "device_name", name)) {
+    if (name.empty()) {
+      r.error(n["device_name"], "home_assistant.device_name", "is empty; leave it out to use mqtt.client_id");
+    } else {
+      ha.device_name = name;
+    }
+  }
+  if (r.read_string(n, path, "prompt_source", ha.prompt_source)) {
+    const std::string& s = ha.prompt_source;
+    const bool valid = !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](unsigned char c) {
+      return std::isalnum(c) || c == '_' || c == '-';
+    });
+    if (!valid) {
+      r.error(
+          n["prompt_source"], "home_assistant.prompt_source",
+          "a prompt source is 1 to 64 letters, digits, '_' or '-', found " + describe(n["prompt_source"]));
+    } else if (s == "voice" || s == "default") {
+      r.error(n["prompt_source"], "home_assistant.prompt_source",
+              "\"" + s + "\" is the " + (s == "voice" ? "microphone's" : "plain prompt topic's") +
+                  " source; give Home Assistant a name of its own");
+    }
+  }
+}
+
 // The schema as far as it could be read: a property whose own schema has errors is still declared
 // (with what could be read of it), so that `required` and the placeholders naming it are not
 // reported as well. Errors are reported through `r`, whose result then holds no config, so a
@@ -1073,7 +1119,7 @@ load_result load_text(std::string_view yaml, const std::string& source_name) {
     return std::move(r.result());
   }
   if (!structure_check(r).walk(root, "")) return std::move(r.result());
-  r.check_keys(root, "", {"live", "mqtt", "trust", "tools"});
+  r.check_keys(root, "", {"live", "mqtt", "trust", "home_assistant", "tools"});
   if (const YAML::Node live = root["live"]) {
     read_live(r, live, cfg.live);
   } else {
@@ -1081,6 +1127,7 @@ load_result load_text(std::string_view yaml, const std::string& source_name) {
   }
   if (const YAML::Node mqtt = root["mqtt"]) read_mqtt(r, mqtt, cfg.mqtt);
   if (const YAML::Node trust = root["trust"]) read_trust(r, trust, cfg.trust);
+  if (const YAML::Node ha = root["home_assistant"]) read_home_assistant(r, ha, cfg.home_assistant);
   if (const YAML::Node tools = root["tools"]) {
     if (!tools.IsSequence()) {
       r.error(tools, "tools", "expected a list of tools, found " + describe(tools));
