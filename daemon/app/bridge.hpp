@@ -20,6 +20,7 @@
 #include "app/turn_record.hpp"
 #include "config/config.hpp"
 #include "config/secrets.hpp"
+#include "ha/announce.hpp"
 #include "live/session.hpp"
 #include "mqtt/client.hpp"
 #include "tools/dispatcher.hpp"
@@ -96,6 +97,12 @@ class bridge final : private live::session_events {
   void on_confirm_answer(const incoming_message& msg);
   std::shared_ptr<trust::turn_evidence> unprompted_evidence();
 
+  // Home Assistant (ha/announce.hpp): the device announcement, sent whenever the main connection
+  // comes up and when Home Assistant says `online`, and its Status entity, kept current.
+  void announce_to_home_assistant();
+  void reannounce_to_home_assistant(std::vector<outgoing_message> messages);  // after a reload
+  void publish_home_assistant_status();
+
   struct pending_reload {
     config::config cfg;
     config::secrets secrets;
@@ -135,6 +142,7 @@ class bridge final : private live::session_events {
   std::function<void(const std::string&)> status_listener_;
   bool stopping_ = false;
   std::size_t voice_dropped_ = 0;  // chunks dropped in the current stretch (no session, a call outstanding)
+  std::optional<ha::status_facts> ha_status_;  // what the Status entity last got; none: send it again
 };
 
 }  // namespace lb::app
