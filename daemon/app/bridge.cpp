@@ -113,6 +113,7 @@ bridge::bridge(asio::io_context& io, config::config cfg, config::secrets secrets
   subscriptions.push_back(topics_.audio_in);
   subscriptions.push_back(topics_.audio_in_end);
   subscriptions.push_back(topics_.audio_in_start);
+  if (cfg_.home_assistant.discovery) subscriptions.push_back(ha::birth_topic(cfg_.home_assistant));
   for (auto& f : tools::ack_subscription_filters(cfg_.tools, dispatch_options))
     subscriptions.push_back(std::move(f));
   declared_tools_ = cfg_.tools;
@@ -235,6 +236,7 @@ std::string bridge::status_text() const {
 }
 
 void bridge::notify_status() {
+  publish_home_assistant_status();
   if (status_listener_) status_listener_(status_text());
 }
 
@@ -396,6 +398,9 @@ void bridge::flush_held_replies() {
 
 void bridge::publish_event(json event) {
   if (!cfg_.mqtt.events) return;
+  // Home Assistant's MQTT event entity reads the kind from `event_type`; one member, on every
+  // event alike, instead of a second message per call.
+  if (const auto kind = event.find("event"); kind != event.end()) event["event_type"] = *kind;
   // For onlookers: dropped, not held, while the link is down.
   mqtt_->publish_and_forget(plain_message(topics_.event, json_text(event), 0, false));
 }
@@ -408,11 +413,37 @@ void bridge::on_reply_link(bool up) {
   if (up) {
     if (discovery_) discovery_->on_link_up();
     publish_availability(true);
+    announce_to_home_assistant();
     flush_held_replies();
     guard_->on_link_up();
   }
   if (!stopping_) run(turns_.on_reply_link(up));
   notify_status();
+}
+
+// --- Home Assistant -----------------------------------------------------------------------------
+
+// The config first, then the state: what Home Assistant asks of a device after its birth.
+void bridge::announce_to_home_assistant() {
+  for (auto& m : ha::announcement(cfg_, LIVEBRIDGE_VERSION)) mqtt_->publish_and_forget(std::move(m));
+  ha_status_.reset();  // a restarted broker may have lost it
+  publish_home_assistant_status();
+}
+
+void bridge::reannounce_to_home_assistant(std::vector<outgoing_message> messages) {
+  if (cfg_.home_assistant.discovery) mqtt_->add_subscriptions({ha::birth_topic(cfg_.home_assistant)});
+  if (messages.empty()) return;
+  // With the link down nothing goes out here; the announcement at the next connect covers it.
+  for (auto& m : messages) mqtt_->publish_and_forget(std::move(m));
+  ha_status_.reset();
+  publish_home_assistant_status();
+}
+
+void bridge::publish_home_assistant_status() {
+  if (!cfg_.home_assistant.discovery || !mqtt_->connected()) return;
+  ha::status_facts facts{session_->state_text(), session_->ready(), cfg_.tools.size(), cfg_.live.model};
+  if (facts == ha_status_) return;  // the usual case: a call changed nothing shown here
+  if (mqtt_->publish_and_forget(ha::status_message(cfg_.mqtt, facts))) ha_status_ = std::move(facts);
 }
 
 // --- reload and goAway --------------------------------------------------------------------------
@@ -453,7 +484,9 @@ void bridge::apply_pending_reload() {
   mqtt_->add_subscriptions(tools::ack_subscription_filters(next_cfg.tools, dispatch_options));
   std::string next_setup = live::build_setup(next_cfg.live, next_cfg.tools);
   const bool renew = session_needs_renewal(next_cfg, next_secrets, next_setup, cfg_, secrets_, setup_frame_);
+  auto ha_messages = ha::reannouncement(cfg_, next_cfg, LIVEBRIDGE_VERSION);
   cfg_ = std::move(next_cfg);
+  reannounce_to_home_assistant(std::move(ha_messages));
   if (whole_file) {
     secrets_ = std::move(next_secrets);
     guard_->reconfigure(cfg_, pin_from(secrets_));
@@ -508,6 +541,8 @@ void bridge::renew_session() {
 // --- MQTT input -------------------------------------------------------------------------------
 
 void bridge::on_mqtt_message(incoming_message&& msg) {
+  // Not returned from: a query tool may watch Home Assistant's status too.
+  if (ha::asks_for_announcement(cfg_, msg)) announce_to_home_assistant();
   if (msg.topic == topics_.prompt || level_below(msg.topic, without_plus(topics_.prompt_sources))) {
     on_prompt(msg);
     return;

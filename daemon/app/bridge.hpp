@@ -21,6 +21,7 @@
 #include "app/turn_record.hpp"
 #include "config/config.hpp"
 #include "config/secrets.hpp"
+#include "ha/announce.hpp"
 #include "live/session.hpp"
 #include "mqtt/client.hpp"
 #include "tools/dispatcher.hpp"
@@ -104,6 +105,11 @@ class bridge final : private live::session_events {
   std::vector<tools::tool_spec> effective_tools(const config::config& cfg);
   // Follows a reload's discovery section: starts, stops or re-points the watch.
   void follow_discovery_config(const config::discovery_config& next);
+  // Home Assistant (ha/announce.hpp): the device announcement, sent whenever the main connection
+  // comes up and when Home Assistant says `online`, and its Status entity, kept current.
+  void announce_to_home_assistant();
+  void reannounce_to_home_assistant(std::vector<outgoing_message> messages);  // after a reload
+  void publish_home_assistant_status();
 
   struct pending_reload {
     std::optional<config::config> cfg;  // nullopt: only the discovered tools changed
@@ -149,6 +155,7 @@ class bridge final : private live::session_events {
   std::function<void(const std::string&)> status_listener_;
   bool stopping_ = false;
   std::size_t voice_dropped_ = 0;  // chunks dropped in the current stretch (no session, a call outstanding)
+  std::optional<ha::status_facts> ha_status_;  // what the Status entity last got; none: send it again
 };
 
 }  // namespace lb::app

@@ -150,12 +150,25 @@ struct discovery_config {
   milliseconds timeout = 5s;  // how long a call waits for the device's report
 };
 
+// livebridge as a device in Home Assistant (MQTT device-based discovery): what it announces and
+// where. The entities read livebridge's own topics; only their status has a topic of its own.
+struct home_assistant_config {
+  bool discovery = false;                   // false: the device config a previous run announced is removed
+  std::string prefix = "homeassistant";     // Home Assistant's discovery prefix
+  std::optional<std::string> status_topic;  // its birth/last-will topic; else <prefix>/status
+  std::optional<std::string> device_name;   // the device's name in Home Assistant; else mqtt.client_id
+  // The prompt source of the Prompt text entity: it writes <mqtt.topic_prefix>/prompt/<source>,
+  // so a tool's `sources` decides whether Home Assistant may have it called.
+  std::string prompt_source = "homeassistant";
+};
+
 struct config {
   std::string source;  // the file it was read from
   live_config live;
   mqtt_config mqtt;
   trust_config trust;
   discovery_config discovery;
+  home_assistant_config home_assistant;
   std::vector<tools::tool_spec> tools;  // the ones the file declares; discovered ones join at run time
 };
 

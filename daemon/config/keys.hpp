@@ -302,6 +302,20 @@ inline constexpr key discovery_keys[] = {
 };
 inline constexpr section discovery{discovery_keys};
 
+// ---- home_assistant -----------------------------------------------------------------------------
+
+inline constexpr key home_assistant_keys[] = {
+    boolean("discovery",
+            "Announce livebridge to Home Assistant as a device (false: remove the announcement)"),
+    text("prefix", "Home Assistant's discovery prefix").matching("^[^+#]*[^+#/]$"),
+    text("status_topic", "Where Home Assistant publishes online and offline (default <prefix>/status)")
+        .matching("^[^+#]+$"),
+    text("device_name", "The device's name in Home Assistant (default mqtt.client_id)").length(1, 0),
+    text("prompt_source", "The prompt source of the Prompt text entity: <mqtt.topic_prefix>/prompt/<source>")
+        .matching("^[A-Za-z0-9_-]{1,64}$"),
+};
+inline constexpr section home_assistant{home_assistant_keys};
+
 // ---- tools --------------------------------------------------------------------------------------
 
 inline constexpr key publish_keys[] = {
@@ -401,6 +415,7 @@ inline constexpr key root_keys[] = {
             "What a person must approve, how failures are counted, where actions are recorded"),
     mapping("discovery", discovery,
             "Tools from the Home Assistant MQTT discovery messages of zigbee2mqtt, ESPHome, Tasmota"),
+    mapping("home_assistant", home_assistant, "livebridge as a device in Home Assistant"),
     list("tools", tool_declaration, "The functions the model may call, each one or more MQTT publishes"),
 };
 inline constexpr section root{root_keys};

@@ -572,6 +572,53 @@ void read_discovery(reader& r, const YAML::Node& n, discovery_config& d) {
   r.read_duration(n, path, s.at("timeout"), d.timeout);
 }
 
+// livebridge as a Home Assistant device (config.hpp's home_assistant_config).
+void read_home_assistant(reader& r, const YAML::Node& n, home_assistant_config& ha) {
+  const std::string path = "home_assistant";
+  constexpr const keys::section& s = keys::home_assistant;
+  if (!r.expect_map(n, path)) return;
+  r.check_keys(n, path, s);
+  r.read_bool(n, path, s.at("discovery"), ha.discovery);
+  if (r.read_string(n, path, s.at("prefix"), ha.prefix)) {
+    if (ha.prefix.empty() || ha.prefix.find_first_of("+#") != std::string::npos || ha.prefix.back() == '/') {
+      r.error(n["prefix"], "home_assistant.prefix",
+              "must be non-empty, without wildcards or a trailing '/' (Home Assistant's discovery prefix)");
+    }
+  }
+  std::string status_topic;
+  if (r.read_string(n, path, s.at("status_topic"), status_topic)) {
+    if (status_topic.empty() || status_topic.find_first_of("+#") != std::string::npos) {
+      r.error(n["status_topic"], "home_assistant.status_topic",
+              "must be one topic, without wildcards (where Home Assistant publishes online and offline)");
+    } else {
+      ha.status_topic = status_topic;
+    }
+  }
+  std::string name;
+  if (r.read_string(n, path, s.at("device_name"), name)) {
+    if (name.empty()) {
+      r.error(n["device_name"], "home_assistant.device_name", "is empty; leave it out to use mqtt.client_id");
+    } else {
+      ha.device_name = name;
+    }
+  }
+  if (r.read_string(n, path, s.at("prompt_source"), ha.prompt_source)) {
+    const std::string& source = ha.prompt_source;
+    const bool valid = !source.empty() && source.size() <= 64 &&
+                       std::all_of(source.begin(), source.end(),
+                                   [](unsigned char c) { return std::isalnum(c) || c == '_' || c == '-'; });
+    if (!valid) {
+      r.error(
+          n["prompt_source"], "home_assistant.prompt_source",
+          "a prompt source is 1 to 64 letters, digits, '_' or '-', found " + describe(n["prompt_source"]));
+    } else if (source == "voice" || source == "default") {
+      r.error(n["prompt_source"], "home_assistant.prompt_source",
+              "\"" + source + "\" is the " + (source == "voice" ? "microphone's" : "plain prompt topic's") +
+                  " source; give Home Assistant a name of its own");
+    }
+  }
+}
+
 // The schema as far as it could be read: a property whose own schema has errors is still declared
 // (with what could be read of it), so that `required` and the placeholders naming it are not
 // reported as well. Errors are reported through `r`, whose result then holds no config, so a
@@ -825,7 +872,8 @@ std::variant<tools::rate_limit, std::string> parse_rate_limit(std::string_view t
       {"s", 1s}, {"sec", 1s},  {"second", 1s}, {"min", 60s}, {"minute", 60s},
       {"h", 1h}, {"hour", 1h}, {"d", 24h},     {"day", 24h}};
   const std::string shape =
-      "expected calls per period such as \"6/min\" (N/s, N/min, N/h or N/d; also sec, second, minute, hour, "
+      "expected calls per period such as \"6/min\" (N/s, N/min, N/h or N/d; also sec, second, minute, "
+      "hour, "
       "day)";
   const auto slash = text.find('/');
   if (slash == std::string_view::npos) return shape;
@@ -1161,6 +1209,7 @@ load_result load_text(std::string_view yaml, const std::string& source_name) {
   if (const YAML::Node mqtt = root["mqtt"]) read_mqtt(r, mqtt, cfg.mqtt);
   if (const YAML::Node trust = root["trust"]) read_trust(r, trust, cfg.trust);
   if (const YAML::Node discovery = root["discovery"]) read_discovery(r, discovery, cfg.discovery);
+  if (const YAML::Node ha = root["home_assistant"]) read_home_assistant(r, ha, cfg.home_assistant);
   if (const YAML::Node tools = root["tools"]) {
     if (!tools.IsSequence()) {
       r.error(tools, "tools", "expected a list of tools, found " + describe(tools));

@@ -99,6 +99,31 @@ class user_client {
     return found;
   }
 
+  // The first message on `topic` that satisfies `pred`; nullopt when none came in time.
+  std::optional<seen_message> first(const std::string& topic,
+                                    const std::function<bool(const seen_message&)>& pred) const {
+    std::unique_lock lock(mutex_);
+    std::optional<seen_message> found;
+    changed_.wait_for(lock, patience, [&] {
+      for (const auto& m : seen_)
+        if (m.topic == topic && pred(m)) {
+          found = m;
+          return true;
+        }
+      return false;
+    });
+    return found;
+  }
+
+  // Whether `n` messages came on `topic` in time.
+  bool saw_count(const std::string& topic, std::size_t n) const {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, patience, [&] {
+      return static_cast<std::size_t>(std::count_if(
+                 seen_.begin(), seen_.end(), [&](const seen_message& m) { return m.topic == topic; })) >= n;
+    });
+  }
+
   bool saw(const std::string& topic, const std::string& payload) const {
     std::unique_lock lock(mutex_);
     return changed_.wait_for(lock, patience, [&] {
@@ -287,6 +312,60 @@ TEST_F(AclTest, EachClientSpeaksOnlyAsItsOwnSource) {
   EXPECT_EQ(ask_cli.wait(patience), 0) << ask_cli.log();
   EXPECT_NE(ask_cli.log().find("Heard: From the shell"), std::string::npos) << ask_cli.log();
   EXPECT_TRUE(bridge_->wait_for_log("source=cli", patience)) << bridge_->log();
+}
+
+// The example's lines for home_assistant.discovery, on both sides: livebridge announces itself and
+// hears Home Assistant's birth; Home Assistant reads the entities' topics and types a prompt.
+TEST_F(AclTest, HomeAssistantSeesLivebridgeAsADeviceAndTypesToIt) {
+  ASSERT_NO_FATAL_FAILURE(start_broker_with_acl_file(read_file(acl_example)));
+  start_server(echo_model());
+  auto home_assistant = login("homeassistant");
+  for (const char* topic : {"homeassistant/device/+/config", "livebridge/availability", "livebridge/status",
+                            "livebridge/confirm/pending", "livebridge/reply"})
+    home_assistant->subscribe(topic);
+  ASSERT_NO_FATAL_FAILURE(
+      start_daemon(std::string(seed_tools) + "home_assistant: {discovery: true}\n", *home_assistant));
+  const std::string device_topic = "homeassistant/device/livebridge/config";
+  const auto any = [](const seen_message&) { return true; };
+  const auto announced = home_assistant->first(device_topic, any);
+  ASSERT_TRUE(announced) << bridge_->log();
+  EXPECT_TRUE(home_assistant->first("livebridge/status", any)) << bridge_->log();
+  EXPECT_TRUE(home_assistant->first("livebridge/confirm/pending", any)) << bridge_->log();
+
+  // Its birth reaches livebridge, which announces again.
+  EXPECT_LT(home_assistant->publish("homeassistant/status", "online"), 0x80);
+  EXPECT_TRUE(home_assistant->saw_count(device_topic, 2)) << bridge_->log();
+
+  // Typing into the Prompt entity: the broker lets it through, and the reply comes back.
+  const auto command_topic =
+      json::parse(announced->payload)["cmps"]["prompt"]["command_topic"].get<std::string>();
+  EXPECT_LT(home_assistant->publish(command_topic, "Hello from the dashboard"), 0x80);
+  EXPECT_TRUE(home_assistant->first("livebridge/reply", [](const seen_message& m) {
+    return m.payload.find("Heard: Hello from the dashboard") != std::string::npos;
+  })) << bridge_->log();
+  EXPECT_EQ(bridge_->log_count("mqtt.subscription_refused"), 0u) << bridge_->log();
+  EXPECT_EQ(bridge_->log_count("mqtt.publish_refused"), 0u) << bridge_->log();
+}
+
+// Without the option livebridge still clears a device a previous run may have announced, at every
+// connection: an access list from before the option must not turn that into refusals in the log.
+TEST_F(AclTest, AnAccessListWithoutTheHomeAssistantLinesStaysQuietWhileTheOptionIsOff) {
+  std::string acl = read_file(acl_example);
+  for (const char* line : {"topic write homeassistant/device/livebridge/config",
+                           "topic write livebridge/status", "topic read homeassistant/status"})
+    ASSERT_NO_FATAL_FAILURE(edit_line(acl, line, ""));
+  ASSERT_NO_FATAL_FAILURE(start_broker_with_acl_file(acl));
+  start_server(echo_model());
+  auto automation = login("automation");
+  automation->subscribe("livebridge/availability");
+  ASSERT_NO_FATAL_FAILURE(start_daemon(seed_tools, *automation));
+  auto kitchen = login("kitchen");
+  kitchen->subscribe("livebridge/reply");
+  EXPECT_LT(kitchen->publish("livebridge/prompt/kitchen", prompt_json("k1", "Hello?")), 0x80);
+  // The reply goes out on the connection the clearing went out on, after it: a refusal of the
+  // clearing would have come back first.
+  EXPECT_EQ(kitchen->reply_to("k1").value("text", ""), "Heard: Hello?");
+  EXPECT_EQ(bridge_->log_count("mqtt.publish_refused"), 0u) << bridge_->log();
 }
 
 TEST_F(AclTest, AnAskTheBrokerRefusesIsReportedAtOnce) {
