@@ -826,13 +826,25 @@ void bridge::queue_tool_response(json function_response) {
   ready_responses_.push_back(std::move(function_response));
   if (ready_responses_.size() > 1) return;
   asio::post(io_, [this, generation = session_generation_] {
-    json responses = std::exchange(ready_responses_, json::array());
-    if (generation != session_generation_ ||
-        !session_->send(live::build_tool_response(std::move(responses)))) {
-      log::warning("tool.answer_dropped", "calls=" + std::to_string(responses.size()) +
-                                              " reason=\"the session it came from has ended\"");
+    if (generation == session_generation_) {
+      flush_tool_responses();
+      return;
     }
+    const std::size_t count = std::exchange(ready_responses_, json::array()).size();
+    if (count > 0)
+      log::warning("tool.answer_dropped",
+                   "calls=" + std::to_string(count) + " reason=\"the session it came from has ended\"");
   });
+}
+
+void bridge::flush_tool_responses() {
+  if (ready_responses_.empty()) return;
+  json responses = std::exchange(ready_responses_, json::array());
+  const std::size_t count = responses.size();
+  if (!session_->send(live::build_tool_response(std::move(responses)))) {
+    log::warning("tool.answer_dropped",
+                 "calls=" + std::to_string(count) + " reason=\"the session it came from has ended\"");
+  }
 }
 
 void bridge::record_call_result(const std::string& id, bool ok, const json& response) {
@@ -852,6 +864,9 @@ void bridge::stop(std::function<void()> done) {
   dispatcher_->fail_all("livebridge is shutting down; the result is unknown");
   run(turns_.on_stop());
   auto stop_session_and_mqtt = [this, done = std::move(done)]() mutable {
+    // The answers of the calls failed above go out before the session closes, whichever of the
+    // posted flush and the inbox's stop comes first.
+    flush_tool_responses();
     session_->stop([this, done = std::move(done)]() mutable {
       flush_held_replies();
       for (const auto& held : held_replies_) {

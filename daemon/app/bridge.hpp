@@ -74,6 +74,7 @@ class bridge final : private live::session_events {
   void handle_function_call(live::function_call call);
   // Sends the answer with the others ready in this turn of the event loop, in one toolResponse.
   void queue_tool_response(nlohmann::json function_response);
+  void flush_tool_responses();  // the answers queued so far, in one toolResponse
   // The call's outcome in the running turn's reply (first outcome wins).
   void record_call_result(const std::string& id, bool ok, const nlohmann::json& response);
 
