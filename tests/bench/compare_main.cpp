@@ -63,7 +63,7 @@ struct options {
   long callgrind_calls = 2000;
   std::string valgrind = "valgrind";
   std::string callgrind_control = "callgrind_control";
-  std::string callgrind_keep;  // a directory for the calls' callgrind profiles (callgrind_annotate)
+  std::string callgrind_keep;  // a directory for the callgrind profiles of the calls and the chatter
   std::string json_file;
 };
 
@@ -170,8 +170,9 @@ struct contender {
 // devices that no call is waiting for, published from a thread of its own until stopped.
 class chatter {
  public:
-  chatter(const std::string& broker_uri, int topics, int rate)
-      : peer_(broker_uri, "bench-chatter"), topics_(topics), rate_(rate) {}
+  // `limit`: stop by itself after this many messages (0: only when stopped).
+  chatter(const std::string& broker_uri, int topics, int rate, long limit = 0)
+      : peer_(broker_uri, "bench-chatter"), topics_(topics), rate_(rate), limit_(limit) {}
   ~chatter() { stop(); }
   void start() {
     running_ = true;
@@ -179,6 +180,10 @@ class chatter {
   }
   void stop() {
     running_ = false;
+    if (thread_.joinable()) thread_.join();
+  }
+  // With a limit: waits until all of it is published.
+  void finish() {
     if (thread_.joinable()) thread_.join();
   }
   long published() const { return published_.load(); }
@@ -189,8 +194,8 @@ class chatter {
     const long per_slice = std::max(1L, static_cast<long>(rate_) / 100);
     auto next = clock::now();
     long n = 0;
-    while (running_) {
-      for (long i = 0; i < per_slice; ++i, ++n) {
+    while (running_ && (limit_ == 0 || n < limit_)) {
+      for (long i = 0; i < per_slice && (limit_ == 0 || n < limit_); ++i, ++n) {
         char topic[64];
         std::snprintf(topic, sizeof topic, "zigbee2mqtt/chatter_%03ld", n % topics_);
         peer_.publish(topic,
@@ -211,6 +216,7 @@ class chatter {
   test::mqtt_peer peer_;
   int topics_;
   int rate_;
+  long limit_;
   std::atomic<bool> running_{false};
   std::atomic<long> published_{0};
   std::thread thread_;
@@ -231,6 +237,8 @@ struct callgrind_result {
   long long startup_instructions = -1;
   double instructions_per_call = -1;
   double idle_instructions_per_second = -1;
+  double instructions_per_unwanted_message = -1;  // less the idle rate; 1 tool only
+  long unwanted_messages = 0;
   double seconds = 0;  // the calls' wall time under callgrind
   long calls = 0;
   long failed = 0;
@@ -283,10 +291,35 @@ callgrind_result run_callgrind(const options& opt, const test::temp_dir& dir,
   const long long calls_total = callgrind_total(out + ".3");
   if (calls_total >= 0)
     r.instructions_per_call = static_cast<double>(calls_total) / static_cast<double>(r.calls);
+  // State reports on topics the daemon is subscribed to (zigbee2mqtt/+) that no call waits for.
+  if (tools == 0 && opt.busy_topics > 0) {
+    constexpr long messages = 5000;
+    test::run({opt.callgrind_control, "--zero", pid}, dir.file("callgrind-control.log"));
+    const auto started = clock::now();
+    chatter talk(broker.uri(), opt.busy_topics, opt.busy_rate, messages);
+    talk.start();
+    talk.finish();
+    // Until the daemon has worked through them: its CPU time stands still for half a second.
+    for (long long before = -1, now = stat_cpu_ns(bridge.pid()); now != before;
+         now = stat_cpu_ns(bridge.pid())) {
+      before = now;
+      std::this_thread::sleep_for(500ms);
+    }
+    test::run({opt.callgrind_control, "--dump=chatter", pid}, dir.file("callgrind-control.log"));
+    const double seconds = static_cast<double>(ns_since(started)) / 1e9;
+    const double counted = static_cast<double>(callgrind_total(out + ".4"));
+    r.unwanted_messages = messages;
+    r.instructions_per_unwanted_message =
+        (counted - r.idle_instructions_per_second * seconds) / static_cast<double>(messages);
+  }
   if (!opt.callgrind_keep.empty()) {
     std::ifstream from(out + ".3", std::ios::binary);
     std::ofstream(opt.callgrind_keep + "/callgrind-" + label + "-calls.out", std::ios::binary)
         << from.rdbuf();
+    std::ifstream chatter_from(out + ".4", std::ios::binary);
+    if (chatter_from)
+      std::ofstream(opt.callgrind_keep + "/callgrind-" + label + "-chatter.out", std::ios::binary)
+          << chatter_from.rdbuf();
   }
   bridge.signal(SIGTERM);
   bridge.wait(60s);
@@ -574,6 +607,10 @@ int run(const options& opt) {
         "%lld exec → connected\n",
         what, r.instructions_per_call, r.calls, r.seconds, r.failed, r.idle_instructions_per_second,
         r.startup_instructions);
+    if (r.unwanted_messages > 0)
+      std::printf(
+          "  %-10s %10.0f instructions per unwanted message (%ld chatter messages, less the idle rate)\n", "",
+          r.instructions_per_unwanted_message, r.unwanted_messages);
   };
   if (cg_one) {
     std::printf("\ncallgrind (livebridge, all threads):\n");
@@ -632,6 +669,9 @@ int run(const options& opt) {
                   {"calls", r.calls},
                   {"failed", r.failed},
                   {"calls_seconds", r.seconds},
+                  {"instructions_per_unwanted_message",
+                   r.unwanted_messages > 0 ? json(r.instructions_per_unwanted_message) : json()},
+                  {"unwanted_messages", r.unwanted_messages},
                   {"idle_instructions_per_second", r.idle_instructions_per_second},
                   {"startup_instructions", r.startup_instructions}};
     };
