@@ -6,19 +6,13 @@
 // acknowledging simulated zigbee2mqtt bridge, the fake Live server over TLS driven by this
 // program, and livebridge itself. The floor is a minimal MQTT client doing the same set → state
 // round trip through the same broker and simulator.
-#include <dirent.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -26,12 +20,11 @@
 #include <thread>
 #include <vector>
 
-#include <mqtt/async_client.h>
 #include <nlohmann/json.hpp>
 
+#include "bench_parts.hpp"
 #include "devices.hpp"
 #include "fake_live_server.hpp"
-#include "mqtt/tcp_nodelay.hpp"
 #include "mqtt_peer.hpp"
 #include "notify_socket.hpp"
 #include "process.hpp"
@@ -41,11 +34,8 @@ namespace lb::bench {
 namespace {
 
 using namespace std::chrono_literals;
-using nlohmann::json;
-using clock = std::chrono::steady_clock;
 using test::fake_live_server;
 
-constexpr int device_count = 16;
 constexpr long round_trip_blocks = 10;  // the floor and livebridge take turns, this many each
 
 struct options {
@@ -61,270 +51,15 @@ struct options {
   std::string json_file;
 };
 
-// Round trips a person would notice as a hiccup rather than noise (the paho send-thread stall of
-// a full second showed up here).
-long over_10ms(const std::vector<long long>& samples_ns) {
-  return static_cast<long>(
-      std::count_if(samples_ns.begin(), samples_ns.end(), [](long long ns) { return ns > 10'000'000; }));
-}
-
-long long ns_since(clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(clock::now() - t).count();
-}
-
-struct percentiles {
-  double p50 = 0, p90 = 0, p99 = 0, max = 0;  // microseconds
-  std::size_t n = 0;
-};
-
-percentiles summarize(std::vector<long long> ns) {
-  percentiles p;
-  p.n = ns.size();
-  if (ns.empty()) return p;
-  std::sort(ns.begin(), ns.end());
-  auto at = [&](double q) {
-    const auto i =
-        static_cast<std::size_t>(std::max(0.0, q * static_cast<double>(ns.size()) - 1.0 + 0.999999));
-    return static_cast<double>(ns[std::min(i, ns.size() - 1)]) / 1000.0;
-  };
-  p.p50 = at(0.50);
-  p.p90 = at(0.90);
-  p.p99 = at(0.99);
-  p.max = static_cast<double>(ns.back()) / 1000.0;
-  return p;
-}
-
-json to_json(const percentiles& p) {
-  return json{{"n", p.n}, {"p50_us", p.p50}, {"p90_us", p.p90}, {"p99_us", p.p99}, {"max_us", p.max}};
-}
-
-// From /proc: resident and peak resident memory in KiB.
-struct memory {
-  long rss_kb = 0, hwm_kb = 0;
-};
-memory memory_of(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  memory m;
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) m.rss_kb = std::stol(line.substr(6));
-    if (line.rfind("VmHWM:", 0) == 0) m.hwm_kb = std::stol(line.substr(6));
-  }
-  return m;
-}
-
-// CPU time of every thread of `pid`, in nanoseconds (schedstat, not the 10 ms tick of /proc/stat).
-long long cpu_ns(pid_t pid) {
-  const std::string dir = "/proc/" + std::to_string(pid) + "/task";
-  long long total = 0;
-  if (DIR* d = ::opendir(dir.c_str())) {
-    while (const dirent* e = ::readdir(d)) {
-      if (e->d_name[0] == '.') continue;
-      std::ifstream in(dir + "/" + e->d_name + "/schedstat");
-      long long ran = 0;
-      if (in >> ran) total += ran;
-    }
-    ::closedir(d);
-  }
-  return total;
-}
-
-// The floor: publish a set, wait for the state that answers it, publish the next from the
-// message callback, the way an event-driven client would. The same library, broker and device.
-class floor_client {
- public:
-  explicit floor_client(const std::string& broker_uri)
-      : cli_(broker_uri, "bench-floor", ::mqtt::create_options(MQTTVERSION_5)) {
-    cli_.set_message_callback([this](::mqtt::const_message_ptr msg) { on_state(msg->to_string()); });
-    cli_.connect(::mqtt::connect_options_builder().mqtt_version(MQTTVERSION_5).clean_start(true).finalize())
-        ->wait();
-    lb::mqtt::set_tcp_nodelay_towards(test::port_of(broker_uri));  // as livebridge does
-    cli_.subscribe("zigbee2mqtt/bench", 1)->wait();
-  }
-  ~floor_client() {
-    try {
-      cli_.disconnect()->wait();
-    } catch (const ::mqtt::exception&) {
-    }
-  }
-
-  std::vector<long long> round_trips(long calls) {
-    {
-      std::lock_guard lock(mutex_);
-      samples_.clear();
-      samples_.reserve(static_cast<std::size_t>(calls));
-      remaining_ = calls;
-    }
-    send();
-    std::unique_lock lock(mutex_);
-    finished_.wait(lock, [&] { return remaining_ == 0; });
-    return std::move(samples_);
-  }
-
- private:
-  void send() {
-    sent_at_ = clock::now();
-    cli_.publish(::mqtt::make_message("zigbee2mqtt/bench/set", json{{"state", wanted()}}.dump(), 1, false));
-  }
-  std::string wanted() const { return remaining_ % 2 == 0 ? "ON" : "OFF"; }
-
-  // On paho's thread; the next set goes out from here.
-  void on_state(const std::string& payload) {
-    const json state = json::parse(payload, nullptr, false);
-    std::unique_lock lock(mutex_);
-    if (remaining_ == 0 || !state.is_object() || state.value("state", "") != wanted()) return;
-    samples_.push_back(ns_since(sent_at_));
-    if (--remaining_ == 0) {
-      finished_.notify_all();
-      return;
-    }
-    lock.unlock();
-    send();
-  }
-
-  ::mqtt::async_client cli_;
-  std::mutex mutex_;
-  std::condition_variable finished_;
-  std::vector<long long> samples_;
-  long remaining_ = 0;
-  clock::time_point sent_at_;
-};
-
-// The model's side, played on the fake server's thread.
-class bench_model {
- public:
-  void attach(fake_live_server& server) {
-    server.on_setup([this](fake_live_server::connection& conn, const json&) {
-      conn.send(json{{"setupComplete", json::object()}});
-      {
-        std::lock_guard lock(mutex_);
-        conn_ = &conn;
-      }
-      changed_.notify_all();
-      poll();
-    });
-  }
-  bool wait_connected(std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, timeout, [&] { return conn_ != nullptr; });
-  }
-
-  // Sequential round trips: one call per toolCall, alternating on/off.
-  std::vector<long long> round_trips(long calls) {
-    run_phase(phase::round_trip, calls);
-    return std::move(samples_);
-  }
-  // toolCalls of 16 calls to 16 devices, back to back; returns calls per second.
-  double throughput(long batches, long& answered, long& failed) {
-    const auto started = clock::now();
-    run_phase(phase::throughput, batches);
-    const double seconds = static_cast<double>(ns_since(started)) / 1e9;
-    answered = answered_;
-    failed = failed_;
-    return static_cast<double>(answered_) / seconds;
-  }
-  long failed() const { return failed_; }
-
-  void on_message(fake_live_server::connection& conn, const json& msg) {
-    if (!msg.contains("toolResponse")) return;
-    // One toolResponse may answer several calls.
-    int answers = 0;
-    for (const auto& r : msg["toolResponse"]["functionResponses"]) {
-      ++answers;
-      if (!r["response"].contains("output")) ++failed_;
-    }
-    answered_ += answers;
-    if (current_ == phase::round_trip) {
-      samples_.push_back(ns_since(sent_at_));
-      next_round_trip(conn);
-    } else if (current_ == phase::throughput && (outstanding_ -= answers) <= 0) {
-      next_batch(conn);
-    }
-  }
-
- private:
-  enum class phase { idle, round_trip, throughput };
-
-  void run_phase(phase p, long count) {
-    answered_ = 0;
-    failed_ = 0;
-    samples_.clear();
-    samples_.reserve(static_cast<std::size_t>(count));
-    remaining_ = count;
-    requested_ = p;
-    std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return finished_; });
-    finished_ = false;
-  }
-
-  // Hands the phase the main thread asked for to the server thread.
-  void poll() {
-    conn_->after(1ms, [this] {
-      const phase p = requested_.exchange(phase::idle);
-      if (p != phase::idle) {
-        current_ = p;
-        if (p == phase::round_trip) next_round_trip(*conn_);
-        if (p == phase::throughput) next_batch(*conn_);
-      }
-      poll();
-    });
-  }
-
-  void finish() {
-    current_ = phase::idle;
-    std::lock_guard lock(mutex_);
-    finished_ = true;
-    changed_.notify_all();
-  }
-
-  void next_round_trip(fake_live_server::connection& conn) {
-    if (remaining_-- == 0) return finish();
-    const json call = {{"id", fake_live_server::new_call_id()},
-                       {"name", "set_light"},
-                       {"args", {{"room", "bench"}, {"state", remaining_ % 2 ? "ON" : "OFF"}}}};
-    const json frame = {{"toolCall", {{"functionCalls", json::array({call})}}}};
-    sent_at_ = clock::now();
-    conn.send(frame);
-  }
-
-  void next_batch(fake_live_server::connection& conn) {
-    if (remaining_-- == 0) return finish();
-    json calls = json::array();
-    for (int d = 0; d < device_count; ++d) {
-      calls.push_back({{"id", fake_live_server::new_call_id()},
-                       {"name", "set_light"},
-                       {"args", {{"room", device_name(d)}, {"state", remaining_ % 2 ? "ON" : "OFF"}}}});
-    }
-    outstanding_ = device_count;
-    conn.send(json{{"toolCall", {{"functionCalls", calls}}}});
-  }
-
- public:
-  static std::string device_name(int d) { return (d < 10 ? "dev0" : "dev") + std::to_string(d); }
-
- private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  fake_live_server::connection* conn_ = nullptr;  // used only on the server thread after setup
-  std::atomic<phase> requested_{phase::idle};
-  bool finished_ = false;
-  // Server thread only while a phase runs; the main thread reads them after it finished.
-  phase current_ = phase::idle;
-  long remaining_ = 0;
-  int outstanding_ = 0;
-  long answered_ = 0;
-  long failed_ = 0;
-  clock::time_point sent_at_;
-  std::vector<long long> samples_;
-};
-
 std::string bench_config(const fake_live_server& server, const test::mosquitto_broker& broker,
                          const test::test_pki& pki, bool events, const std::string& live_extra = {}) {
   std::string rooms = "bench";
-  for (int d = 0; d < device_count; ++d) rooms += ", " + bench_model::device_name(d);
+  for (int d = 0; d < device_count; ++d) rooms += ", " + device_name(d);
   return "live:\n  url: " + server.url() +
          "\n  model: models/gemini-live-2.5-flash-preview\n  ca_file: " + pki.ca_cert + "\n" + live_extra +
          "mqtt:\n  url: " + broker.url() +
          "\n  client_id: lb-bench\n  events: " + (events ? "true" : "false") +
+         "\ntrust:\n  loop_guard: " + std::to_string(bench_model::loop_guard) +
          "\n"
          "tools:\n"
          "  - name: set_light\n"
@@ -361,16 +96,6 @@ fake_live_server::options server_options(const test::test_pki& pki) {
   so.keep_messages = false;
   so.api_key = "bench-key";
   return so;
-}
-
-// Up when the daemon's STATUS= says both sides are connected.
-bool wait_until_up(const test::notify_socket& notify) {
-  return notify.wait_until(
-             [](const std::string& m) {
-               return m.find("live: connected") != std::string::npos &&
-                      m.find("mqtt: connected ·") != std::string::npos;
-             },
-             10s) >= 0;
 }
 
 // What the AUDIO phase saw of the daemon's memory.
@@ -416,7 +141,8 @@ audio_result measure_audio(const options& opt, const test::temp_dir& dir, const 
   env.erase("LIVEBRIDGE_PROBE_FILE");  // the round-trip daemon's probes are read after this phase
   test::process bridge({opt.binary, "--config", dir.file("audio.yaml"), "--log-level", opt.log_level},
                        dir.file("audio.log"), env);
-  if (!wait_until_up(notify)) throw std::runtime_error("livebridge (AUDIO) did not come up: " + bridge.log());
+  if (wait_until_up(notify) < 0)
+    throw std::runtime_error("livebridge (AUDIO) did not come up: " + bridge.log());
   test::mqtt_peer asker(broker.uri(), "bench-asker");
   asker.subscribe("livebridge/reply");
   std::this_thread::sleep_for(2s);
@@ -450,7 +176,7 @@ int run(const options& opt) {
   test::test_pki pki(dir);
   test::mosquitto_broker broker(dir);
   std::set<std::string> names{"bench"};
-  for (int d = 0; d < device_count; ++d) names.insert(bench_model::device_name(d));
+  for (int d = 0; d < device_count; ++d) names.insert(device_name(d));
   test::z2m_bridge z2m(broker.uri(), names);
 
   std::printf(
@@ -490,7 +216,7 @@ int run(const options& opt) {
   test::notify_socket notify(dir.file("notify"));
   env["NOTIFY_SOCKET"] = notify.path();
   test::process bridge(argv, dir.file("livebridge.log"), env);
-  if (!wait_until_up(notify) || !model.wait_connected(10s))
+  if (wait_until_up(notify) < 0 || !model.wait_connected(10s))
     throw std::runtime_error("livebridge did not come up: " + bridge.log());
   std::this_thread::sleep_for(2s);
   const memory idle = memory_of(bridge.pid());
@@ -506,7 +232,7 @@ int run(const options& opt) {
   std::vector<long long> floor_samples, round_trip_samples;
   long round_trip_failed = 0;
   {
-    floor_client floor_mqtt(broker.uri());
+    floor_client floor_mqtt(broker.uri(), 1);
     for (long done = 0; done < opt.calls;) {
       const long block = std::min(opt.calls - done, std::max(1L, opt.calls / round_trip_blocks));
       for (auto ns : floor_mqtt.round_trips(block)) floor_samples.push_back(ns);

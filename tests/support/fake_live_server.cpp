@@ -6,6 +6,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -50,6 +51,20 @@ namespace {
 
 constexpr const char* method_path =
     "/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent";
+
+// The value of `name` in the target's query string, as sent; empty when absent.
+std::string query_value(const std::string& target, const std::string& name) {
+  const auto q = target.find('?');
+  if (q == std::string::npos) return {};
+  std::size_t at = q + 1;
+  while (at <= target.size()) {
+    const auto end = std::min(target.find('&', at), target.size());
+    const std::string pair = target.substr(at, end - at);
+    if (pair.rfind(name + "=", 0) == 0) return pair.substr(name.size() + 1);
+    at = end + 1;
+  }
+  return {};
+}
 
 template <class Ws>
 class server_connection final : public fake_live_server::connection,
@@ -112,7 +127,9 @@ class server_connection final : public fake_live_server::connection,
       co_await http::async_write(ws_.next_layer(), res, asio::redirect_error(asio::use_awaitable, ec));
       co_return;
     }
-    const std::string key(req["x-goog-api-key"]);
+    // The key in x-goog-api-key (livebridge, the Python SDK) or as ?key= (the JS SDK).
+    std::string key(req["x-goog-api-key"]);
+    if (key.empty()) key = query_value(target, "key");
     {
       std::lock_guard lock(st_.mutex);
       st_.keys.push_back(key);
@@ -259,6 +276,10 @@ fake_live_server::fake_live_server(options opts, script s) : state_(std::make_sh
 fake_live_server::~fake_live_server() {
   state_->io.stop();
   if (thread_.joinable()) thread_.join();
+}
+
+void fake_live_server::post(std::function<void()> fn) {
+  asio::post(state_->io, std::move(fn));
 }
 
 void fake_live_server::on_setup(setup_hook hook) {

@@ -1,8 +1,8 @@
 // A stand-in for Google's Live API endpoint that speaks its documented wire protocol: the
 // WebSocket path .../GenerativeService.BidiGenerateContent (a doubled leading slash tolerated),
-// the key in x-goog-api-key, `setup` first and `setupComplete` back, server JSON pretty-printed in
-// binary frames, camelCase fields, ids like "function-call-<digits>", close 1007 for a bad key.
-// It runs on its own thread; the script that plays the model is called there.
+// the key in x-goog-api-key or as ?key=, `setup` first and `setupComplete` back, server JSON pretty-printed
+// in binary frames, camelCase fields, ids like "function-call-<digits>", close 1007 for a bad key. It runs on
+// its own thread; the script that plays the model is called there.
 #pragma once
 
 #include <atomic>
@@ -62,6 +62,9 @@ class fake_live_server {
   ~fake_live_server();
   fake_live_server(const fake_live_server&) = delete;
   fake_live_server& operator=(const fake_live_server&) = delete;
+
+  // Runs `fn` on the server thread, e.g. to start a script's next step from another thread.
+  void post(std::function<void()> fn);
 
   std::uint16_t port() const { return port_; }
   // The URL as the official SDKs build it against a custom base URL (note the "//ws/").
