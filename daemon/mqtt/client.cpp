@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <deque>
 #include <list>
 #include <map>
@@ -31,6 +32,18 @@ namespace {
 // an UNSUBSCRIBE of a filter this client never subscribed: the broker merely says so, and no
 // other client sees anything.
 constexpr auto send_stall_limit = std::chrono::milliseconds(50);
+
+// paho.mqtt.c records its own internals in an in-memory trace by default, formatting an entry
+// under a process-wide mutex at every traced step of every publish and receive; nothing ever
+// reads that trace here. Only its errors are kept, unless the user asked paho for a trace with
+// MQTT_C_CLIENT_TRACE_LEVEL. Once per process, before any client connects.
+void keep_only_paho_errors() {
+  static const bool once = [] {
+    if (std::getenv("MQTT_C_CLIENT_TRACE_LEVEL") == nullptr) MQTTAsync_setTraceLevel(MQTTASYNC_TRACE_ERROR);
+    return true;
+  }();
+  (void)once;
+}
 
 class listener_pool;
 
@@ -163,6 +176,7 @@ class client::impl {
         fsm_(subscriptions_.size(),
              backoff(std::chrono::seconds(1), std::chrono::seconds(30), std::chrono::seconds(30)),
              stop_deadline) {
+    keep_only_paho_errors();
     // No automatic_reconnect: the link's machine decides every attempt, so there is one
     // reconnect loop and it always knows whether the link is up.
     auto builder = ::mqtt::connect_options_builder()
