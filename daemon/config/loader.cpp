@@ -1220,13 +1220,18 @@ load_result load_text(std::string_view yaml, const std::string& source_name) {
   }
   if (cfg.discovery.enabled) {
     // The tools discovery declares and the file's own must not share a name.
+    // Read from the file, not from cfg.tools: a broken entry is missing there, and the indices
+    // would no longer match.
     const auto reserved = discovery::reserved_tool_names(cfg.discovery.components);
-    for (std::size_t i = 0; i < cfg.tools.size(); ++i) {
-      if (std::find(reserved.begin(), reserved.end(), cfg.tools[i].name) == reserved.end()) continue;
-      const YAML::Node t = root["tools"][i];
+    const YAML::Node listed = root["tools"];
+    for (std::size_t i = 0; listed && listed.IsSequence() && i < listed.size(); ++i) {
+      const YAML::Node t = listed[i];
+      if (!t.IsMap() || !t["name"] || !t["name"].IsScalar()) continue;
+      const std::string name = t["name"].Scalar();
+      if (std::find(reserved.begin(), reserved.end(), name) == reserved.end()) continue;
       r.error(
           t["name"], "tools[" + std::to_string(i) + "].name",
-          "\"" + cfg.tools[i].name +
+          "\"" + name +
               "\" is the name of a tool discovery declares; rename this tool or leave that component out of "
               "discovery.components");
     }

@@ -19,17 +19,22 @@ catalog::change catalog::on_config(std::string_view topic, std::string_view payl
   const auto it = configs_.find(topic);
   if (payload.empty()) {
     if (it == configs_.end()) return change::none;
+    total_bytes_ -= it->second.payload.size();
     configs_.erase(it);
     ++generation_;
     return change::updated;
   }
+  const std::size_t held_now = it == configs_.end() ? 0 : it->second.payload.size();
+  if (total_bytes_ - held_now + payload.size() > max_total_bytes) return change::refused_full;
   if (it != configs_.end()) {
     if (it->second.payload == payload) return change::none;
+    total_bytes_ = total_bytes_ - held_now + payload.size();
     it->second = held{std::string(payload), parse_config(prefix_, topic, payload)};
     ++generation_;
     return change::updated;
   }
   if (configs_.size() >= max_configs) return change::refused_full;
+  total_bytes_ += payload.size();
   configs_.emplace(std::string(topic), held{std::string(payload), parse_config(prefix_, topic, payload)});
   ++generation_;
   return change::updated;

@@ -19,6 +19,7 @@ class catalog {
   // A home sends one message per entity; beyond this many config topics new ones are refused, so
   // that a flood of made-up topics cannot grow memory without bound.
   static constexpr std::size_t max_configs = 10'000;
+  static constexpr std::size_t max_total_bytes = 16u << 20;  // of all payloads held
 
   explicit catalog(std::string prefix);
 
@@ -45,6 +46,7 @@ class catalog {
   std::string prefix_;
   std::map<std::string, held, std::less<>> configs_;
   std::uint64_t generation_ = 0;
+  std::size_t total_bytes_ = 0;
 };
 
 }  // namespace lb::discovery

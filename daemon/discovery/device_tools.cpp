@@ -97,13 +97,19 @@ int brightness_scale(const entity& e) {
   return 255;
 }
 
+std::string ascii_lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::erase(s, ' ');
+  return s;
+}
+
 bool risky(const entity& e, std::string_view action) {
   static const std::set<std::string, std::less<>> guarded_covers{"door", "garage", "gate", "window"};
   switch (e.kind) {
     case component::lock:
       return action == "unlock";
     case component::cover:
-      return action == "open" && guarded_covers.contains(e.device_class);
+      return action == "open" && guarded_covers.contains(ascii_lower(e.device_class));
     case component::alarm_control_panel:
       return action == "disarm";
     default:
@@ -177,7 +183,9 @@ outgoing_message command(const entity& e, std::string topic, std::string payload
   m.payload = std::move(payload);
   const auto qos = e.options.find("qos");
   m.qos = qos != e.options.end() && qos->is_number_integer() ? std::clamp(qos->get<int>(), 0, 2) : 0;
-  m.retain = e.flag("retain", false);
+  // Never retained, whatever the message says: a retained command is replayed to the device at
+  // every reconnect (an approved unlock among them).
+  m.retain = false;
   return m;
 }
 
@@ -198,8 +206,9 @@ tools::param_schema choice_schema(std::initializer_list<const char*> choices, st
 }
 
 struct member {
-  entity e;
+  entity e;  // its name made unique within the tool
   bool verified = true;
+  std::string given_name;  // the name its bridge gave it, which discovery.confirm uses
 };
 
 // One tool's entities by the names the model picks from.
@@ -233,7 +242,8 @@ class entity_commands : public tools::command_source {
     const member* m = find(args);
     if (m == nullptr) return tools::confirmation::none;
     const std::string action = action_of(args);
-    const auto own = confirm_.find(m->e.name);
+    auto own = confirm_.find(m->e.name);
+    if (own == confirm_.end()) own = confirm_.find(m->given_name);
     if (has_risky_action(m->e)) {
       if (!risky(m->e, action)) return tools::confirmation::none;
       return own != confirm_.end() ? own->second : risky_;
@@ -286,12 +296,18 @@ class entity_commands : public tools::command_source {
   }
 
   // The acknowledgement: any of `states` read at the entity's state template.
-  static void expect_states(resolved_command& c, const member& m, std::initializer_list<std::string> states) {
-    if (!m.verified) return;
+  // False when no state could acknowledge (every one configured empty): the call is refused
+  // rather than confirmed by whatever the device reports next.
+  static bool expect_states(resolved_command& c, const member& m, std::initializer_list<std::string> states) {
+    if (!m.verified) return true;
     c.ack_topic = m.e.text("state_topic");
     const auto path = m.e.path(state_template_key(m.e)).value_or(value_path{});
     for (const auto& s : states)
       if (!s.empty()) c.matches.push_back(expect_at(path, json(s)));
+    return !c.matches.empty();
+  }
+  static std::string no_state(const member& m) {
+    return m.e.name + "'s discovery message gives no state that would confirm this";
   }
 
   static std::variant<resolved_command, std::string> light(const member& m, const json& args) {
@@ -305,7 +321,7 @@ class entity_commands : public tools::command_source {
     const double percent = dim ? std::clamp(level->get<double>(), 0.0, 100.0) : 0;
     const int value = dim ? std::max(1, static_cast<int>(std::lround(percent * scale / 100.0))) : 0;
     resolved_command c;
-    c.tolerance = 1;
+    c.tolerance = dim && json_schema(e) ? 1 : 0;  // bulbs round brightness; on and off are exact
     if (json_schema(e)) {
       json payload{{"state", on ? "ON" : "OFF"}};
       if (dim) payload["brightness"] = value;
@@ -364,7 +380,8 @@ class entity_commands : public tools::command_source {
     const std::string payload = on ? e.text("payload_on", "ON") : e.text("payload_off", "OFF");
     resolved_command c;
     c.messages.push_back(command(e, e.text("command_topic"), payload));
-    expect_states(c, m, {on ? e.text("state_on", payload) : e.text("state_off", payload)});
+    if (!expect_states(c, m, {on ? e.text("state_on", payload) : e.text("state_off", payload)}))
+      return no_state(m);
     return c;
   }
 
@@ -378,14 +395,18 @@ class entity_commands : public tools::command_source {
     if (given != e.options.end() && given->is_null()) return e.name + " cannot " + action;
     resolved_command c;
     c.messages.push_back(command(e, e.text("command_topic"), e.text(key, fallback)));
-    if (action == "open")
-      expect_states(c, m, {e.text("state_open", "open"), e.text("state_opening", "opening")});
-    else if (action == "close")
-      expect_states(c, m, {e.text("state_closed", "closed"), e.text("state_closing", "closing")});
-    else
-      expect_states(c, m,
-                    {e.text("state_stopped", "stopped"), e.text("state_open", "open"),
-                     e.text("state_closed", "closed")});
+    bool confirmable = true;
+    if (action == "open") {
+      confirmable = expect_states(c, m, {e.text("state_open", "open"), e.text("state_opening", "opening")});
+    } else if (action == "close") {
+      confirmable =
+          expect_states(c, m, {e.text("state_closed", "closed"), e.text("state_closing", "closing")});
+    } else {
+      confirmable = expect_states(c, m,
+                                  {e.text("state_stopped", "stopped"), e.text("state_open", "open"),
+                                   e.text("state_closed", "closed")});
+    }
+    if (!confirmable) return no_state(m);
     return c;
   }
 
@@ -396,10 +417,11 @@ class entity_commands : public tools::command_source {
     c.messages.push_back(
         command(e, e.text("command_topic"),
                 locking ? e.text("payload_lock", "LOCK") : e.text("payload_unlock", "UNLOCK")));
-    if (locking)
-      expect_states(c, m, {e.text("state_locked", "LOCKED"), e.text("state_locking", "LOCKING")});
-    else
-      expect_states(c, m, {e.text("state_unlocked", "UNLOCKED"), e.text("state_unlocking", "UNLOCKING")});
+    const bool confirmable =
+        locking ? expect_states(c, m, {e.text("state_locked", "LOCKED"), e.text("state_locking", "LOCKING")})
+                : expect_states(
+                      c, m, {e.text("state_unlocked", "UNLOCKED"), e.text("state_unlocking", "UNLOCKING")});
+    if (!confirmable) return no_state(m);
     if (m.verified)
       c.reject =
           expect_at(e.path("value_template").value_or(value_path{}), json(e.text("state_jammed", "JAMMED")));
@@ -411,13 +433,13 @@ class entity_commands : public tools::command_source {
     resolved_command c;
     if (action == "disarm") {
       c.messages.push_back(command(e, e.text("command_topic"), e.text("payload_disarm", "DISARM")));
-      expect_states(c, m, {"disarmed"});
+      if (!expect_states(c, m, {"disarmed"})) return no_state(m);
     } else if (action == "arm_home") {
       c.messages.push_back(command(e, e.text("command_topic"), e.text("payload_arm_home", "ARM_HOME")));
-      expect_states(c, m, {"armed_home", "arming"});
+      if (!expect_states(c, m, {"armed_home", "arming"})) return no_state(m);
     } else {
       c.messages.push_back(command(e, e.text("command_topic"), e.text("payload_arm_away", "ARM_AWAY")));
-      expect_states(c, m, {"armed_away", "arming"});
+      if (!expect_states(c, m, {"armed_away", "arming"})) return no_state(m);
     }
     return c;
   }
@@ -500,7 +522,7 @@ tools::tool_spec action_tool(component kind, std::string_view tool_name,
       unique_names(list, [](const entity& e) { return e.unique_id.empty() ? e.config_topic : e.unique_id; });
   std::map<std::string, member> members;
   for (std::size_t i = 0; i < list.size(); ++i) {
-    member m{*list[i], verified[i]};
+    member m{*list[i], verified[i], list[i]->name};
     m.e.name = names[i];
     members.emplace(names[i], std::move(m));
   }
@@ -597,6 +619,15 @@ built_tools build_tools(const catalog& found, const config::discovery_config& cf
   for (const entity* e : all) {
     if (!wanted_kind(e->kind)) continue;
     if ((!cfg.include.empty() && !matches_any(cfg.include, *e)) || matches_any(cfg.exclude, *e)) continue;
+    // Whether it is online cannot be told: calls could reach a device that is away.
+    const auto unreadable = std::find_if(e->availability.begin(), e->availability.end(),
+                                         [](const availability_source& a) { return !a.value; });
+    if (unreadable != e->availability.end()) {
+      out.left_out.push_back(e->name + " (" + e->config_topic + "): its availability template \"" +
+                             unreadable->unsupported_template +
+                             "\" is Jinja that livebridge does not evaluate");
+      continue;
+    }
     const bool acts = e->kind != component::sensor && e->kind != component::binary_sensor;
     bool used = false;
     if (acts) {

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "common/ascii.hpp"
+#include "common/json_depth.hpp"
 
 namespace lb::discovery {
 namespace {
@@ -186,9 +187,31 @@ std::string friendly_name(const json& options, const std::string& device_name, c
   return device_name + " " + own;
 }
 
+// A topic livebridge may subscribe to and publish on: one topic, never a filter.
+bool plain_topic(const std::string& t) {
+  return !t.empty() && t.size() <= 65535 && t.find_first_of(std::string("+#\0", 3)) == std::string::npos;
+}
+
 void read_entity(parsed_config& out, const std::string& config_topic, component kind, json options,
                  const std::string& fallback_name) {
   resolve_bases(options);
+  // Every topic of the message becomes a subscription or a command topic: a wildcard would
+  // subscribe livebridge to what it never asked for (its own prompts among them).
+  std::vector<std::string> topics;
+  for (const auto& [key, value] : options.items())
+    if (key.ends_with("topic") && value.is_string()) topics.push_back(value.get<std::string>());
+  if (const auto a = options.find("availability"); a != options.end() && a->is_array()) {
+    for (const auto& entry : *a)
+      if (entry.is_object() && entry.contains("topic") && entry["topic"].is_string())
+        topics.push_back(entry["topic"].get<std::string>());
+  }
+  for (const auto& t : topics) {
+    if (!plain_topic(t)) {
+      out.problems.push_back(config_topic + ": the topic \"" + t +
+                             "\" is empty or holds a wildcard; the entity is ignored");
+      return;
+    }
+  }
   entity e;
   e.config_topic = config_topic;
   e.kind = kind;
@@ -219,12 +242,6 @@ void read_entity(parsed_config& out, const std::string& config_topic, component 
       entry["availability_template"] = string_of(options, "availability_template");
     auto a = read_availability(entry, shared_available, shared_not_available, "availability_template");
     if (!a.topic.empty()) e.availability.push_back(std::move(a));
-  }
-  for (const auto& a : e.availability) {
-    if (!a.unsupported_template.empty())
-      out.problems.push_back(e.name + " (" + config_topic + "): the availability template \"" +
-                             a.unsupported_template +
-                             "\" is not one livebridge reads; that availability is ignored");
   }
   e.options = std::move(options);
   out.entities.push_back(std::move(e));
@@ -281,6 +298,11 @@ parsed_config parse_config(std::string_view prefix, std::string_view topic, std:
   const std::string object_id(levels[levels.size() - 2]);
   const std::string config_topic(topic);
 
+  if (payload.size() > max_config_bytes || json_nesting(payload) > max_payload_nesting) {
+    out.problems.push_back(config_topic +
+                           ": larger or more deeply nested than any discovery message; ignored");
+    return out;
+  }
   const json doc = json::parse(payload, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) {
     out.problems.push_back(config_topic + ": not a JSON object; ignored");

@@ -65,6 +65,9 @@ struct parsed_config {
   std::vector<std::string> problems;
 };
 
+// Real discovery messages are a few kilobytes; a larger one is refused before it is parsed.
+inline constexpr std::size_t max_config_bytes = 64 * 1024;
+
 // `topic` is `<prefix>/<component>/[<node_id>/]<object_id>/config` or `<prefix>/device/<id>/config`.
 // An empty payload (a removal) gives nothing and no problem.
 parsed_config parse_config(std::string_view prefix, std::string_view topic, std::string_view payload);

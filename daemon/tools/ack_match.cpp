@@ -1,5 +1,7 @@
 #include "tools/ack_match.hpp"
 
+#include "common/json_depth.hpp"
+
 #include "common/ascii.hpp"
 
 #include <cctype>
@@ -32,6 +34,8 @@ bool as_number(const json& v, double& out) {
 }  // namespace
 
 json payload_to_json(std::string_view payload) {
+  // Copies of a report recurse once per level (answers, the state cache): a deeper one stays text.
+  if (json_nesting(payload) > max_payload_nesting) return json(std::string(payload));
   auto parsed = json::parse(payload.begin(), payload.end(), nullptr, /*allow_exceptions=*/false);
   if (parsed.is_discarded()) return json(std::string(payload));
   return parsed;

@@ -53,7 +53,7 @@ struct options {
   int rounds = 3;
   long calls = 5000;  // per contender and round
   long warmup = 500;  // per contender, before the first round, not counted
-  bool events = false;
+  bool events = true;  // the default config: livebridge publishes its events; the Node bridge has none
   std::string log_level = "info";
   int busy_topics = 200;
   int busy_rate = 2000;  // chatter messages per second, over all topics

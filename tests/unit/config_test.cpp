@@ -1119,3 +1119,13 @@ TEST(Config, AFileThatIsADirectoryIsNamed) {
 
 }  // namespace
 }  // namespace lb::config
+
+TEST(Config, ADiscoveryNameClashIsFoundPastABrokenToolEntry) {
+  const auto r = lb::config::load_text(
+      "live: {model: m}\ndiscovery: {}\ntools:\n  - oops\n  - name: lock\n    publish: {topic: a/b}\n",
+      "test.yaml");
+  EXPECT_FALSE(r.cfg);
+  bool clash = false;
+  for (const auto& e : r.errors) clash = clash || e.key_path == "tools[1].name";
+  EXPECT_TRUE(clash) << "the clash is reported at the entry that has it";
+}

@@ -4,6 +4,7 @@
 #include "discovery/device_tools.hpp"
 #include "discovery/entity.hpp"
 #include "discovery/value_path.hpp"
+#include "tools/ack_match.hpp"
 
 namespace lb::discovery {
 namespace {
@@ -286,6 +287,86 @@ TEST_F(DiscoveryToolsTest, RepeatedNamesAreMadeDistinct) {
   auto r = resolve("set_switch", {{"name", "Lamp (b1)"}, {"state", "on"}});
   ASSERT_TRUE(std::holds_alternative<tools::resolved_command>(r));
   EXPECT_EQ(std::get<tools::resolved_command>(r).messages[0].topic, "b/set");
+}
+
+TEST(DiscoveryEntity, ADeeplyNestedOrHugeMessageIsRefusedBeforeItIsCopied) {
+  const std::string deep = "{\"a\":" + std::string(100'000, '[') + std::string(100'000, ']') + "}";
+  const auto parsed = parse_config("homeassistant", "homeassistant/sensor/x/config", deep);
+  EXPECT_TRUE(parsed.entities.empty());
+  EXPECT_EQ(parsed.problems.size(), 1u);
+  EXPECT_TRUE(tools::payload_to_json(deep).is_string()) << "a report that deep stays text";
+  const std::string huge = R"({"name":")" + std::string(64 * 1024, 'x') + R"(","stat_t":"a"})";
+  EXPECT_TRUE(parse_config("homeassistant", "homeassistant/sensor/x/config", huge).entities.empty());
+}
+
+TEST(DiscoveryEntity, ATopicWithAWildcardKeepsTheEntityOut) {
+  for (const char* payload :
+       {R"({"name":"S","stat_t":"#"})", R"({"name":"S","stat_t":"+/prompt"})",
+        R"({"name":"S","stat_t":"a","cmd_t":"a/#/b"})", R"({"name":"S","stat_t":"a","avty":[{"t":"x/+"}]})",
+        R"({"name":"S","stat_t":""})"}) {
+    const auto parsed = parse_config("homeassistant", "homeassistant/switch/x/config", payload);
+    EXPECT_TRUE(parsed.entities.empty()) << payload;
+    EXPECT_EQ(parsed.problems.size(), 1u) << payload;
+  }
+}
+
+TEST_F(DiscoveryToolsTest, NumericOnOffStatesMatchExactlyAndCommandsAreNeverRetained) {
+  add("homeassistant/light/n/l/config", {{"name", "Lamp"},
+                                         {"cmd_t", "l/set"},
+                                         {"stat_t", "l/state"},
+                                         {"pl_on", "1"},
+                                         {"pl_off", "0"},
+                                         {"ret", true}});
+  auto r = resolve("set_light", {{"name", "Lamp"}, {"state", "on"}});
+  ASSERT_TRUE(std::holds_alternative<tools::resolved_command>(r));
+  const auto& c = std::get<tools::resolved_command>(r);
+  ASSERT_EQ(c.matches.size(), 1u);
+  EXPECT_FALSE(tools::subset_matches(c.matches[0], tools::payload_to_json("0"), c.tolerance))
+      << "a lamp that reports 0 did not switch on";
+  EXPECT_TRUE(tools::subset_matches(c.matches[0], tools::payload_to_json("1"), c.tolerance));
+  EXPECT_FALSE(c.messages[0].retain);
+}
+
+TEST_F(DiscoveryToolsTest, AnEntityWithNoStateThatCouldConfirmIsRefused) {
+  add("homeassistant/lock/n/door/config", {{"name", "Door"},
+                                           {"cmd_t", "d/cmd"},
+                                           {"stat_t", "d/state"},
+                                           {"stat_unlocked", ""},
+                                           {"stat_unlocking", ""}});
+  EXPECT_TRUE(std::holds_alternative<std::string>(resolve("lock", {{"name", "Door"}, {"action", "unlock"}})));
+  EXPECT_TRUE(std::holds_alternative<tools::resolved_command>(
+      resolve("lock", {{"name", "Door"}, {"action", "lock"}})));
+}
+
+TEST_F(DiscoveryToolsTest, APerEntityConfirmStillAppliesWhenTheNameIsRepeated) {
+  cfg_.risky = tools::confirmation::none;
+  cfg_.confirm = {{"Front door", tools::confirmation::pin}};
+  add("homeassistant/lock/n/a/config",
+      {{"name", "Front door"}, {"uniq_id", "a"}, {"cmd_t", "a/c"}, {"stat_t", "a/s"}});
+  add("homeassistant/lock/n/b/config",
+      {{"name", "Front door"}, {"uniq_id", "b"}, {"cmd_t", "b/c"}, {"stat_t", "b/s"}});
+  const auto* t = tool("lock");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(tools::confirmation_needed(*t, {{"name", "Front door (a)"}, {"action", "unlock"}}),
+            tools::confirmation::pin);
+  EXPECT_EQ(tools::confirmation_needed(*t, {{"name", "Front door (b)"}, {"action", "unlock"}}),
+            tools::confirmation::pin);
+}
+
+TEST_F(DiscoveryToolsTest, TheCoverClassIsReadWithoutCaseAndAnUnreadableAvailabilityKeepsItOut) {
+  add("homeassistant/cover/n/g/config",
+      {{"name", "Garage"}, {"dev_cla", "Garage"}, {"cmd_t", "g/c"}, {"stat_t", "g/s"}});
+  add("homeassistant/switch/n/p/config",
+      {{"name", "Pump"},
+       {"cmd_t", "p/c"},
+       {"stat_t", "p/s"},
+       {"avty", json::array({{{"t", "p/online"},
+                              {"val_tpl", "{{ 'online' if value == 'true' else 'offline' }}"}}})}});
+  const auto* t = tool("cover");
+  ASSERT_NE(t, nullptr);
+  EXPECT_EQ(tools::confirmation_needed(*t, {{"name", "Garage"}, {"action", "open"}}),
+            tools::confirmation::ack);
+  EXPECT_EQ(tool("set_switch"), nullptr);
 }
 
 }  // namespace
