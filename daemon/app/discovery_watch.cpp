@@ -39,7 +39,8 @@ void discovery_watch::arm() {
   quiet_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
     settled_ = true;
-    if (on_settled_) on_settled_();
+    // A copy: what it sets off (a reload that changes the prefix) may destroy this watch.
+    if (auto settled = on_settled_) settled();
   });
 }
 

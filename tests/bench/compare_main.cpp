@@ -51,8 +51,8 @@ struct options {
   std::string node = "node";
   std::string node_bridge;  // bridge.mjs, beside its node_modules
   int rounds = 3;
-  long calls = 5000;  // per contender and round
-  long warmup = 500;  // per contender, before the first round, not counted
+  long calls = 5000;   // per contender and round
+  long warmup = 500;   // per contender, before the first round, not counted
   bool events = true;  // the default config: livebridge publishes its events; the Node bridge has none
   std::string log_level = "info";
   int busy_topics = 200;
