@@ -547,12 +547,8 @@ void read_discovery(reader& r, const YAML::Node& n, discovery_config& d) {
   }
   read_pattern_list(r, n, path, "include", d.include);
   read_pattern_list(r, n, path, "exclude", d.exclude);
-  if (const YAML::Node risky = n["risky"]) {
-    if (auto level = confirmation_of(r, risky, "discovery.risky")) {
-      d.risky = *level;
-      d.risky_origin = r.position(risky);
-    }
-  }
+  if (r.read_choice<tools::confirmation>(n, path, s.at("risky"), tools::confirmation_spellings, d.risky))
+    d.risky_origin = r.position(n["risky"]);
   if (const YAML::Node c = n["confirm"]) {
     if (!c.IsMap()) {
       r.error(c, "discovery.confirm",

@@ -205,6 +205,11 @@ tools::param_schema choice_schema(std::initializer_list<const char*> choices, st
   return s;
 }
 
+// Each topic once: several entities share a bridge's availability topic.
+void add_topic(std::vector<std::string>& list, const std::string& topic) {
+  if (!topic.empty() && std::find(list.begin(), list.end(), topic) == list.end()) list.push_back(topic);
+}
+
 struct member {
   entity e;  // its name made unique within the tool
   bool verified = true;
@@ -266,8 +271,8 @@ class entity_commands : public tools::command_source {
     std::vector<std::string> out;
     for (const auto& [name, m] : members_) {
       if (!m.verified) continue;
-      add(out, m.e.text("state_topic"));
-      add(out, m.e.text("brightness_state_topic"));
+      add_topic(out, m.e.text("state_topic"));
+      add_topic(out, m.e.text("brightness_state_topic"));
     }
     return out;
   }
@@ -275,15 +280,11 @@ class entity_commands : public tools::command_source {
   std::vector<std::string> watched_topics() const override {
     std::vector<std::string> out;
     for (const auto& [name, m] : members_)
-      for (const auto& a : m.e.availability) add(out, a.topic);
+      for (const auto& a : m.e.availability) add_topic(out, a.topic);
     return out;
   }
 
  private:
-  static void add(std::vector<std::string>& list, const std::string& topic) {
-    if (!topic.empty() && std::find(list.begin(), list.end(), topic) == list.end()) list.push_back(topic);
-  }
-
   const member* find(const json& args) const {
     const auto it = members_.find(string_member(args, "name"));
     return it == members_.end() ? nullptr : &it->second;
@@ -485,12 +486,9 @@ class entity_looks : public tools::command_source {
   std::vector<std::string> ack_topics() const override { return {}; }
   std::vector<std::string> watched_topics() const override {
     std::vector<std::string> out;
-    const auto add = [&out](const std::string& t) {
-      if (!t.empty() && std::find(out.begin(), out.end(), t) == out.end()) out.push_back(t);
-    };
     for (const auto& [name, e] : entities_) {
-      add(e.text("state_topic"));
-      for (const auto& a : e.availability) add(a.topic);
+      add_topic(out, e.text("state_topic"));
+      for (const auto& a : e.availability) add_topic(out, a.topic);
     }
     return out;
   }

@@ -37,6 +37,11 @@ bool under_prefix(std::string_view topic, std::string_view prefix) {
          (topic.size() == prefix.size() || topic[prefix.size()] == '/');
 }
 
+// A command must never reach a device long after the model was told it failed.
+int expiry_seconds(const tool_spec& tool) {
+  return static_cast<int>((tool.ack.timeout.count() + 999) / 1000);
+}
+
 // Seconds, one decimal: what a person would say ("about 4.2 seconds ago").
 double age_seconds(std::chrono::steady_clock::duration age) {
   const double s = std::chrono::duration<double>(age).count();
@@ -272,8 +277,7 @@ std::optional<std::string> dispatcher::prepare(pending& p) {
     msg.payload = std::move(std::get<std::string>(payload));
     msg.qos = spec.qos;
     msg.retain = spec.retain;
-    // A command must never reach a device long after the model was told it failed.
-    msg.expiry_seconds = static_cast<int>((p.tool->ack.timeout.count() + 999) / 1000);
+    msg.expiry_seconds = expiry_seconds(*p.tool);
     p.messages.push_back(std::move(msg));
   }
 
@@ -309,7 +313,7 @@ std::optional<std::string> dispatcher::prepare(pending& p) {
 std::optional<std::string> dispatcher::take_resolved(pending& p, resolved_command command) {
   for (auto& msg : command.messages) {
     if (auto err = check_topic(msg.topic)) return *err;
-    msg.expiry_seconds = static_cast<int>((p.tool->ack.timeout.count() + 999) / 1000);
+    msg.expiry_seconds = expiry_seconds(*p.tool);
   }
   p.messages = std::move(command.messages);
   p.style = command.ack_topic.empty() ? ack_style::broker : ack_style::state;
