@@ -786,7 +786,7 @@ void bridge::handle_function_call(live::function_call call) {
         !turns_.expecting(turn_fsm::opener::voice) && !turns_.expecting(turn_fsm::opener::follow_up))
       turns_.expect_model_turn(prompt_id, turn_fsm::opener::follow_up, source);
     record_call_result(id, outcome.ok, outcome.response);
-    asio::post(io_, [this, id, name, args, ms, current, outcome = std::move(outcome)] {
+    asio::post(io_, [this, id, name, args, ms, current, outcome = std::move(outcome)]() mutable {
       last_call_ = name + (outcome.ok ? " ok " : " failed ") + std::to_string(ms) + " ms";
       log::write(outcome.ok ? log::level::info : log::level::warning, "tool.result",
                  "call=" + id + " name=" + name +
@@ -798,13 +798,20 @@ void bridge::handle_function_call(live::function_call call) {
       publish_event(json{{"event", "tool_result"},
                          {"call", id},
                          {"name", name},
+                         {"args", std::move(args)},
                          {"ok", outcome.ok},
                          {"ms", ms},
-                         {"response", outcome.response}});
+                         {"response", std::move(outcome.response)}});
       notify_status();
       settle_if_quiet();
     });
   };
+  // Every call ends in one `tool_result` event, which holds the arguments too. A call that is
+  // to wait (for a person's yes or PIN, or in the background) is announced as it starts as well:
+  // on a busy broker an ordinary call is one message, not two.
+  const bool announce = cfg_.mqtt.events && spec != nullptr &&
+                        (spec->behavior == tools::behavior::non_blocking ||
+                         tools::confirmation_needed(*spec, call.args) != tools::confirmation::none);
   json args = call.args;
   if (spec == nullptr || tools::argument_error(*spec, args)) {
     // Unknown or invalid: the dispatcher answers why, and nothing reaches a device.
@@ -816,7 +823,8 @@ void bridge::handle_function_call(live::function_call call) {
         std::move(answer));
   }
   // After the command is on its way: the event is for onlookers, the device comes first.
-  publish_event(json{{"event", "tool_call"}, {"call", call.id}, {"name", call.name}, {"args", shown}});
+  if (announce)
+    publish_event(json{{"event", "tool_call"}, {"call", call.id}, {"name", call.name}, {"args", shown}});
 }
 
 // Answers that are ready in the same turn of the event loop (a toolCall to many devices whose

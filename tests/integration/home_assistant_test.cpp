@@ -147,9 +147,12 @@ TEST_F(HomeAssistantTest, ThePromptEntityAsksAsItsOwnSourceAndTheToolCallsEntity
     EXPECT_EQ(e["event_type"], e["event"]);
     EXPECT_NE(std::find(types.begin(), types.end(), e["event_type"]), types.end()) << m.payload;
     EXPECT_EQ(e["name"], "turn_on_the_lights");
+    EXPECT_EQ(e["args"], json::object()) << m.payload;
     fired.push_back(e["event_type"].get<std::string>());
   }
-  EXPECT_EQ(fired, (std::vector<std::string>{"tool_call", "tool_result"}));
+  // An ordinary call is one event, its result with its arguments; tool_call announces only calls
+  // that wait for a person or run in the background.
+  EXPECT_EQ(fired, (std::vector<std::string>{"tool_result"}));
 
   // The same words from another source: the trust rules per source still hold.
   const json refused = ask("Turn on the lights");
