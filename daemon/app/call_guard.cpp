@@ -227,8 +227,9 @@ void call_guard::judge(const tools::tool_spec& tool, json args, call_context ctx
 void call_guard::carry_out(const tools::tool_spec& tool, json args, call_context ctx, answer_fn answer,
                            json audit_base) {
   const auto started = steady::now();
-  // Looking is not an action: a query tool's answers are not on record.
-  const bool recorded = !tool.query.has_value();
+  // Looking is not an action: a query tool's answers are not on record. Nor is anything where no
+  // record is kept (no audit file and no journal): a record would be built only to be thrown away.
+  const bool recorded = !tool.query.has_value() && (audit_ != nullptr || systemd::journal_present());
   if (recorded) in_flight_[ctx.call_id] = audit_base;
   ports_.dispatcher().call(ctx.call_id, tool.name, std::move(args),
                            [this, started, recorded, call_id = ctx.call_id, answer = std::move(answer),
