@@ -1,8 +1,11 @@
 #include "common/log.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <mutex>
 #include <vector>
@@ -43,6 +46,8 @@ void redact(std::string& line) {
 }
 
 void escape_controls(std::string& line) {
+  const auto is_control = [](unsigned char c) { return c < 0x20 || c == 0x7f; };
+  if (std::none_of(line.begin(), line.end(), is_control)) return;  // the usual line: left as it is
   std::string out;
   out.reserve(line.size());
   for (unsigned char c : line) {
@@ -95,6 +100,9 @@ void write(level l, std::string_view event, std::string_view fields) {
   if (!enabled(l)) return;
   std::string line;
   line.reserve(8 + event.size() + fields.size());
+  line += '<';
+  line += static_cast<char>('0' + static_cast<int>(l));  // the journal's priority prefix, 0 to 7
+  line += '>';
   line += event;
   if (!fields.empty()) {
     line += ' ';
@@ -103,8 +111,15 @@ void write(level l, std::string_view event, std::string_view fields) {
   std::lock_guard lock(g_mutex);
   redact(line);
   escape_controls(line);
-  std::fprintf(stderr, "<%d>%s\n", static_cast<int>(l), line.c_str());
-  std::fflush(stderr);
+  line += '\n';
+  // One write per line, so that lines from a crash or from paho's own output never interleave
+  // inside one of ours; a full pipe or a closed stderr loses the line, never the daemon.
+  for (std::string_view rest = line; !rest.empty();) {
+    const ssize_t n = ::write(STDERR_FILENO, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
 }
 
 std::string quote(std::string_view value) {
