@@ -144,6 +144,10 @@ json call_guard::shown_args(const json& value) const {
   return shown;
 }
 
+bool call_guard::keeps_records() const {
+  return audit_ != nullptr || systemd::journal_present();
+}
+
 void call_guard::audit(json record) {
   if (!audit_) {
     systemd::send_audit_to_journal(record);
@@ -175,18 +179,29 @@ void call_guard::judge(const tools::tool_spec& tool, json args, call_context ctx
   const std::string digest = trust::action_digest(tool.name, args);
   const trust::call_facts facts{steady::now(), local_minute_now()};
   trust::verdict v = gate_.judge(tool, args, digest, *ctx.evidence, facts);
-  json base{{"prompt", ctx.prompt_id},
-            {"source", ctx.evidence->source},
-            {"call", ctx.call_id},
-            {"tool", tool.name},
-            {"args", shown_args(args)}};
+  // What every audit record of this call starts with; built only for a record that is kept.
+  const auto audit_base = [&] {
+    return json{{"prompt", ctx.prompt_id},
+                {"source", ctx.evidence->source},
+                {"call", ctx.call_id},
+                {"tool", tool.name},
+                {"args", shown_args(args)}};
+  };
   switch (v.what) {
-    case trust::verdict::kind::run:
-      if (v.how == "pin")
-        base["confirmation"] = json{{"how", "pin"}, {"by", "the person's words in this turn"}};
+    case trust::verdict::kind::run: {
+      // Looking is not an action: a query tool's answers are not on record. Nor is anything where
+      // no record is kept (no audit file and no journal).
+      json base;
+      if (!tool.query && keeps_records()) {
+        base = audit_base();
+        if (v.how == "pin")
+          base["confirmation"] = json{{"how", "pin"}, {"by", "the person's words in this turn"}};
+      }
       carry_out(tool, std::move(args), std::move(ctx), std::move(answer), std::move(base));
       return;
+    }
     case trust::verdict::kind::refuse: {
+      json base = audit_base();
       log::warning("trust.refused", "call=" + ctx.call_id + " name=" + tool.name + " code=" + v.code +
                                         " source=" + ctx.evidence->source +
                                         " reason=" + log::quote(v.message));
@@ -198,7 +213,7 @@ void call_guard::judge(const tools::tool_spec& tool, json args, call_context ctx
       return;
     }
     case trust::verdict::kind::ask_person:
-      ask_person(tool, std::move(args), digest, ctx, answer, std::move(base));
+      ask_person(tool, std::move(args), digest, ctx, answer, audit_base());
       return;
     case trust::verdict::kind::wait_for_words: {
       if (!may_wait) break;  // judged for the last time: cannot happen, the evidence is final
@@ -227,9 +242,7 @@ void call_guard::judge(const tools::tool_spec& tool, json args, call_context ctx
 void call_guard::carry_out(const tools::tool_spec& tool, json args, call_context ctx, answer_fn answer,
                            json audit_base) {
   const auto started = steady::now();
-  // Looking is not an action: a query tool's answers are not on record. Nor is anything where no
-  // record is kept (no audit file and no journal): a record would be built only to be thrown away.
-  const bool recorded = !tool.query.has_value() && (audit_ != nullptr || systemd::journal_present());
+  const bool recorded = !audit_base.is_null();
   if (recorded) in_flight_[ctx.call_id] = audit_base;
   ports_.dispatcher().call(ctx.call_id, tool.name, std::move(args),
                            [this, started, recorded, call_id = ctx.call_id, answer = std::move(answer),
