@@ -795,13 +795,17 @@ void bridge::handle_function_call(live::function_call call) {
                      " response=" + log::quote(log::abbreviate(json_text(outcome.response), 500)));
       if (!current)
         log::warning("tool.answer_dropped", "call=" + id + " reason=\"the session it came from has ended\"");
-      publish_event(json{{"event", "tool_result"},
-                         {"call", id},
-                         {"name", name},
-                         {"args", std::move(args)},
-                         {"ok", outcome.ok},
-                         {"ms", ms},
-                         {"response", std::move(outcome.response)}});
+      if (cfg_.mqtt.events) {
+        json event(json::value_t::object);  // member by member, moving the large parts in
+        event.emplace("event", "tool_result");
+        event.emplace("call", id);
+        event.emplace("name", name);
+        event.emplace("args", std::move(args));
+        event.emplace("ok", outcome.ok);
+        event.emplace("ms", ms);
+        event.emplace("response", std::move(outcome.response));
+        publish_event(std::move(event));
+      }
       notify_status();
       settle_if_quiet();
     });

@@ -234,13 +234,22 @@ std::string build_context_note(std::string_view text) {
 
 json function_response(std::string_view id, std::string_view name, json response,
                        std::string_view scheduling) {
-  json answer = {{"id", id}, {"name", name}, {"response", std::move(response)}};
-  if (!scheduling.empty()) answer["scheduling"] = scheduling;
+  // Member by member: an initializer list would build each pair as an array first, on the path
+  // every tool call's answer takes.
+  json answer(json::value_t::object);
+  answer.emplace("id", id);
+  answer.emplace("name", name);
+  answer.emplace("response", std::move(response));
+  if (!scheduling.empty()) answer.emplace("scheduling", scheduling);
   return answer;
 }
 
 std::string build_tool_response(json function_responses) {
-  return json_text(json{{"toolResponse", {{"functionResponses", std::move(function_responses)}}}});
+  // The fixed envelope as text around the one part that varies.
+  std::string frame = R"({"toolResponse":{"functionResponses":)";
+  frame += json_text(function_responses);
+  frame += "}}";
+  return frame;
 }
 
 std::string build_realtime_audio(std::string_view pcm, std::uint32_t sample_rate) {
