@@ -100,9 +100,6 @@ void write(level l, std::string_view event, std::string_view fields) {
   if (!enabled(l)) return;
   std::string line;
   line.reserve(8 + event.size() + fields.size());
-  line += '<';
-  line += static_cast<char>('0' + static_cast<int>(l));  // the journal's priority prefix, 0 to 7
-  line += '>';
   line += event;
   if (!fields.empty()) {
     line += ' ';
@@ -111,9 +108,12 @@ void write(level l, std::string_view event, std::string_view fields) {
   std::lock_guard lock(g_mutex);
   redact(line);
   escape_controls(line);
+  // The journal's priority prefix, 0 to 7, after redaction: a one-digit secret is not a priority.
+  const char prefix[] = {'<', static_cast<char>('0' + static_cast<int>(l)), '>'};
+  line.insert(0, prefix, sizeof prefix);
   line += '\n';
-  // One write per line, so that lines from a crash or from paho's own output never interleave
-  // inside one of ours; a full pipe or a closed stderr loses the line, never the daemon.
+  // Whole lines under one lock and in as few writes as the pipe takes; a full pipe or a closed
+  // stderr loses the line, never the daemon.
   for (std::string_view rest = line; !rest.empty();) {
     const ssize_t n = ::write(STDERR_FILENO, rest.data(), rest.size());
     if (n < 0 && errno == EINTR) continue;

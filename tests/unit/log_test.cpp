@@ -40,6 +40,15 @@ TEST(LogRedaction, AShortSecretWithPunctuationAtItsEdge) {
   EXPECT_EQ(logged("a=k#q! b=#q!z c=#q"), "a=k*** b=***z c=#q");
 }
 
+// The journal reads a line's priority from its "<N>" prefix: a one-digit secret (an MQTT
+// password "3") is redacted in the line, never in the prefix.
+TEST(LogRedaction, TheJournalPriorityPrefixIsNeverRedacted) {
+  add_secret("3");
+  testing::internal::CaptureStderr();
+  write(level::error, "test.event", "password=3");
+  EXPECT_EQ(testing::internal::GetCapturedStderr(), "<3>test.event password=***\n");
+}
+
 TEST(LogRedaction, EmptySecretsAreIgnored) {
   add_secret("");
   EXPECT_EQ(logged("plain line"), "plain line");
