@@ -7,10 +7,11 @@ namespace {
 
 // Fetched once: OpenSSL 3 otherwise looks the algorithm up in its provider tables on every
 // digest, which costs more than hashing a call's arguments. Never freed: it lives as long as the
-// process, like OpenSSL's own tables.
+// process, like OpenSSL's own tables. Should that one fetch fail (no memory), each digest looks
+// it up again instead, as it did without the cache, so one failure is not remembered for ever.
 const EVP_MD* sha256_algorithm() {
   static const EVP_MD* const fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  return fetched;
+  return fetched != nullptr ? fetched : EVP_sha256();
 }
 
 }  // namespace
