@@ -144,10 +144,6 @@ json call_guard::shown_args(const json& value) const {
   return shown;
 }
 
-bool call_guard::keeps_records() const {
-  return audit_ != nullptr || systemd::journal_present();
-}
-
 void call_guard::audit(json record) {
   if (!audit_) {
     systemd::send_audit_to_journal(record);
@@ -189,10 +185,9 @@ void call_guard::judge(const tools::tool_spec& tool, json args, call_context ctx
   };
   switch (v.what) {
     case trust::verdict::kind::run: {
-      // Looking is not an action: a query tool's answers are not on record. Nor is anything where
-      // no record is kept (no audit file and no journal).
+      // Looking is not an action: a query tool's answers are not on record.
       json base;
-      if (!tool.query && keeps_records()) {
+      if (!tool.query) {
         base = audit_base();
         if (v.how == "pin")
           base["confirmation"] = json{{"how", "pin"}, {"by", "the person's words in this turn"}};
@@ -212,9 +207,11 @@ void call_guard::judge(const tools::tool_spec& tool, json args, call_context ctx
       audit(std::move(base));
       return;
     }
-    case trust::verdict::kind::ask_person:
-      ask_person(tool, std::move(args), digest, ctx, answer, audit_base());
+    case trust::verdict::kind::ask_person: {
+      json base = audit_base();  // before `args` is moved away
+      ask_person(tool, std::move(args), digest, ctx, answer, std::move(base));
       return;
+    }
     case trust::verdict::kind::wait_for_words: {
       if (!may_wait) break;  // judged for the last time: cannot happen, the evidence is final
       auto& h = held_.emplace_back(io_);

@@ -89,11 +89,9 @@ class call_guard {
   struct held_call;
   void judge(const tools::tool_spec& tool, nlohmann::json args, call_context ctx, answer_fn answer,
              bool may_wait);
-  // `audit_base` null: the call is not on record (a query tool, or no audit file and no journal).
+  // `audit_base` null: the call is not on record (a query tool: looking is not an action).
   void carry_out(const tools::tool_spec& tool, nlohmann::json args, call_context ctx, answer_fn answer,
                  nlohmann::json audit_base);
-  // Whether an audit record would be kept anywhere: in the audit file or in the journal.
-  bool keeps_records() const;
   void ask_person(const tools::tool_spec& tool, nlohmann::json args, const std::string& digest,
                   const call_context& ctx, const answer_fn& answer, nlohmann::json audit_base);
   void run(const trust::confirmation_book::actions& actions);

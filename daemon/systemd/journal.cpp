@@ -100,13 +100,10 @@ bool send_to_journal(const journal_fields& fields, const std::string& socket_pat
   return ::sendmsg(fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT) == static_cast<ssize_t>(datagram.size());
 }
 
-bool journal_present() {
-  return ::access(journal_socket_path, F_OK) == 0;
-}
-
 void send_audit_to_journal(const json& record) {
-  // Without a journal (started from a shell, or in tests) there is no one to format the entry for.
-  if (!journal_present()) return;
+  // Without journald (a machine or container without systemd) there is no one to format the
+  // entry for.
+  if (::access(journal_socket_path, F_OK) != 0) return;
   try {
     send_to_journal(audit_journal_fields(record));
   } catch (const std::exception&) {

@@ -31,8 +31,6 @@ journal_fields audit_journal_fields(const nlohmann::json& record);
 inline constexpr const char* journal_socket_path = "/run/systemd/journal/socket";
 bool send_to_journal(const journal_fields& fields, const std::string& socket_path = journal_socket_path);
 
-// Whether journald's socket is there (it is under systemd; not when started from a shell).
-bool journal_present();
 // audit_journal_fields, sent; silent when there is no journal.
 void send_audit_to_journal(const nlohmann::json& record);
 

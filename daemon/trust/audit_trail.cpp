@@ -421,10 +421,10 @@ std::optional<std::string> audit_trail::append(json record) {
     }
     record["seq"] = next_seq_;
     record["prev"] = prev_;
-    last_ = record;
+    last_ = std::move(record);  // kept for the journal's copy; the line is written from it
     // Control characters, newlines and NUL are escaped by the dump, and invalid UTF-8 is
     // replaced: the line holds no newline of its own and can always be parsed back.
-    std::string line = json_text(record);
+    std::string line = json_text(last_);
     if (size_ > 0 && size_ + line.size() + 1 > options_.max_bytes) {
       if (auto error = rotate()) {
         lost_place_ = true;
