@@ -405,6 +405,20 @@ void bridge::publish_event(json event) {
   mqtt_->publish_and_forget(plain_message(topics_.event, json_text(event), 0, false));
 }
 
+void bridge::publish_tool_result(const std::string& call, const std::string& name, json args, bool ok,
+                                 std::optional<long long> ms, json response) {
+  if (!cfg_.mqtt.events) return;
+  json event(json::value_t::object);  // member by member, moving the large parts in
+  event.emplace("event", "tool_result");
+  event.emplace("call", call);
+  if (!name.empty()) event.emplace("name", name);
+  event.emplace("args", std::move(args));
+  event.emplace("ok", ok);
+  if (ms) event.emplace("ms", *ms);
+  event.emplace("response", std::move(response));
+  publish_event(std::move(event));
+}
+
 void bridge::publish_availability(bool online) {
   mqtt_->publish_and_forget(plain_message(topics_.availability, online ? "online" : "offline", 1, true));
 }
@@ -733,6 +747,8 @@ void bridge::on_server_message(live::server_message& msg) {
       guard_->record_refusal(call.id, call.name, call.args, turn_ ? turn_->source.id : json(),
                              turn_ ? turn_->source.source : std::string(unprompted_source), *refusal);
       queue_tool_response(live::function_response(call.id, call.name, json{{"error", *refusal}}));
+      publish_tool_result(call.id, call.name, guard_->shown_args(call.args), false, std::nullopt,
+                          json{{"error", *refusal}});
       continue;
     }
     handle_function_call(std::move(call));
@@ -742,6 +758,12 @@ void bridge::on_server_message(live::server_message& msg) {
     const bool known = held || dispatcher_->cancel(id);
     if (known && !held) guard_->on_cancelled(id);
     log::info("tool.cancellation", "call=" + id + (known ? " pending=yes" : " pending=no"));
+    if (known) {
+      // Its only event: a cancelled call is never answered. Name and arguments as the turn has them.
+      const call_record* c = turn_ ? turn_->find_call(id) : nullptr;
+      publish_tool_result(id, c ? c->name : std::string(), c ? c->args : json::object(), false, std::nullopt,
+                          json{{"error", "cancelled by the model"}});
+    }
     record_call_result(id, false, json{{"error", "cancelled by the model"}});
   }
   if (msg.content && msg.content->turn_complete) run(turns_.on_model_turn_complete());
@@ -795,17 +817,7 @@ void bridge::handle_function_call(live::function_call call) {
                      " response=" + log::quote(log::abbreviate(json_text(outcome.response), 500)));
       if (!current)
         log::warning("tool.answer_dropped", "call=" + id + " reason=\"the session it came from has ended\"");
-      if (cfg_.mqtt.events) {
-        json event(json::value_t::object);  // member by member, moving the large parts in
-        event.emplace("event", "tool_result");
-        event.emplace("call", id);
-        event.emplace("name", name);
-        event.emplace("args", std::move(args));
-        event.emplace("ok", outcome.ok);
-        event.emplace("ms", ms);
-        event.emplace("response", std::move(outcome.response));
-        publish_event(std::move(event));
-      }
+      publish_tool_result(id, name, std::move(args), outcome.ok, ms, std::move(outcome.response));
       notify_status();
       settle_if_quiet();
     });

@@ -82,6 +82,9 @@ class bridge final : private live::session_events {
   void publish_reply(const nlohmann::json& reply);
   void flush_held_replies();
   void publish_event(nlohmann::json event);
+  // A call's `tool_result` event; `ms` unknown for a call cancelled or refused before it ran.
+  void publish_tool_result(const std::string& call, const std::string& name, nlohmann::json args, bool ok,
+                           std::optional<long long> ms, nlohmann::json response);
   void publish_availability(bool online);
   void notify_status();
 

@@ -180,6 +180,19 @@ TEST_F(BridgeTest, CancelledCallsAreNeverAnsweredAndQueuedOnesNeverPublished) {
   EXPECT_EQ(commands_on("zigbee2mqtt/cellar/set"), 1u);  // the queued OFF was never published
   ASSERT_EQ(reply["tool_calls"].size(), 2u);
   for (const auto& c : reply["tool_calls"]) EXPECT_EQ(c["response"]["error"], "cancelled by the model");
+  // Onlookers hear of each withdrawn call too: one tool_result each, failed, with its name.
+  std::vector<std::string> cancelled;
+  for (const auto& m : observer_->messages_on("livebridge/event")) {
+    const json e = json::parse(m.payload, nullptr, false);
+    if (!e.is_object() || e.value("event", "") != "tool_result") continue;
+    EXPECT_EQ(e["ok"], false) << m.payload;
+    EXPECT_EQ(e["name"], "set_light") << m.payload;
+    EXPECT_EQ(e["response"]["error"], "cancelled by the model") << m.payload;
+    cancelled.push_back(e.value("call", ""));
+  }
+  ASSERT_EQ(cancelled.size(), 2u);
+  EXPECT_FALSE(cancelled[0].empty());
+  EXPECT_NE(cancelled[0], cancelled[1]);
 }
 
 TEST_F(BridgeTest, BrokerRestartDuringAPendingCall) {
