@@ -18,6 +18,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -144,8 +145,17 @@ long failures_of(const bench_model& model, const std::string& who) {
   return failed;
 }
 
+// The environment systemd gives the packaged service, its state directory among it: the audit
+// trail (one record per call, written to audit.jsonl) is on, as it is by default in a home. One
+// state directory per daemon (each has a notify socket of its own), so no session handle passes
+// from one fake server to the next.
 std::map<std::string, std::string> daemon_env(const test::temp_dir& dir, const std::string& notify_path) {
-  return {{"CREDENTIALS_DIRECTORY", dir.path()}, {"GEMINI_API_KEY", ""}, {"NOTIFY_SOCKET", notify_path}};
+  const std::string state = notify_path + ".state";
+  std::filesystem::create_directories(state);
+  return {{"CREDENTIALS_DIRECTORY", dir.path()},
+          {"GEMINI_API_KEY", ""},
+          {"NOTIFY_SOCKET", notify_path},
+          {"STATE_DIRECTORY", state}};
 }
 
 // One of the three, as the rounds see it.
