@@ -419,6 +419,15 @@ void bridge::publish_tool_result(const std::string& call, const std::string& nam
   publish_event(std::move(event));
 }
 
+void bridge::withdrawn(const std::string& call, const std::string& why) {
+  // Its only event: a withdrawn call is never answered. Name and arguments as they were shown.
+  const auto it = open_calls_.find(call);
+  if (it == open_calls_.end()) return;  // events off, or the call already answered
+  open_call c = std::move(it->second);
+  open_calls_.erase(it);
+  publish_tool_result(call, c.name, std::move(c.args), false, std::nullopt, json{{"error", why}});
+}
+
 void bridge::publish_availability(bool online) {
   mqtt_->publish_and_forget(plain_message(topics_.availability, online ? "online" : "offline", 1, true));
 }
@@ -688,12 +697,17 @@ void bridge::on_session_ready() {
 void bridge::on_session_lost(const std::string& reason) {
   // Calls of the old connection are orphaned: their answers must not reach the next session, and
   // those still queued behind a busy device must never be published.
-  for (const auto& id : dispatcher_->cancel_unpublished())
+  for (const auto& id : dispatcher_->cancel_unpublished()) {
     log::warning("tool.abandoned",
                  "call=" + id + " reason=\"its Live session ended before it was published\"");
-  for (const auto& id : guard_->cancel_all_held())
+    guard_->on_cancelled(id, "its Live session ended before it was published; nothing was done");
+    withdrawn(id, "its Live session ended before it was published; nothing was done");
+  }
+  for (const auto& id : guard_->cancel_all_held()) {
     log::warning("tool.abandoned",
                  "call=" + id + " reason=\"its Live session ended while it waited for the PIN\"");
+    withdrawn(id, "its Live session ended while it waited for the PIN; nothing was done");
+  }
   run(turns_.on_session_lost(reason));  // settles too: the calls dropped may have been the last ones
   notify_status();
 }
@@ -744,10 +758,11 @@ void bridge::on_server_message(live::server_message& msg) {
     }
     if (refusal) {
       log::warning("tool.refused", "call=" + call.id + " reason=" + log::quote(*refusal));
-      guard_->record_refusal(call.id, call.name, call.args, turn_ ? turn_->source.id : json(),
-                             turn_ ? turn_->source.source : std::string(unprompted_source), *refusal);
+      json shown =
+          guard_->record_refusal(call.id, call.name, call.args, turn_ ? turn_->source.id : json(),
+                                 turn_ ? turn_->source.source : std::string(unprompted_source), *refusal);
       queue_tool_response(live::function_response(call.id, call.name, json{{"error", *refusal}}));
-      publish_tool_result(call.id, call.name, guard_->shown_args(call.args), false, std::nullopt,
+      publish_tool_result(call.id, call.name, std::move(shown), false, std::nullopt,
                           json{{"error", *refusal}});
       continue;
     }
@@ -758,12 +773,7 @@ void bridge::on_server_message(live::server_message& msg) {
     const bool known = held || dispatcher_->cancel(id);
     if (known && !held) guard_->on_cancelled(id);
     log::info("tool.cancellation", "call=" + id + (known ? " pending=yes" : " pending=no"));
-    if (known) {
-      // Its only event: a cancelled call is never answered. Name and arguments as the turn has them.
-      const call_record* c = turn_ ? turn_->find_call(id) : nullptr;
-      publish_tool_result(id, c ? c->name : std::string(), c ? c->args : json::object(), false, std::nullopt,
-                          json{{"error", "cancelled by the model"}});
-    }
+    if (known) withdrawn(id, "cancelled by the model");
     record_call_result(id, false, json{{"error", "cancelled by the model"}});
   }
   if (msg.content && msg.content->turn_complete) run(turns_.on_model_turn_complete());
@@ -791,8 +801,10 @@ void bridge::handle_function_call(live::function_call call) {
   const std::string source = turn_ ? turn_->source.source : std::string(unprompted_source);
   const auto started = std::chrono::steady_clock::now();
   const auto generation = session_generation_;
+  if (cfg_.mqtt.events) open_calls_.insert_or_assign(call.id, open_call{call.name, shown});
   auto answer = [this, id = call.id, name = call.name, args = shown, started, generation, late_result,
                  prompt_id, source](tools::call_outcome outcome) {
+    open_calls_.erase(id);
     const auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
             .count();

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -82,6 +83,8 @@ class bridge final : private live::session_events {
   void publish_reply(const nlohmann::json& reply);
   void flush_held_replies();
   void publish_event(nlohmann::json event);
+  // The `tool_result` of a call that will never be answered (cancelled, or its session ended).
+  void withdrawn(const std::string& call, const std::string& why);
   // A call's `tool_result` event; `ms` unknown for a call cancelled or refused before it ran.
   void publish_tool_result(const std::string& call, const std::string& name, nlohmann::json args, bool ok,
                            std::optional<long long> ms, nlohmann::json response);
@@ -151,6 +154,13 @@ class bridge final : private live::session_events {
   };
   std::deque<held_reply> held_replies_;
   std::string last_call_;
+  // With events on: each call not yet answered, as its events show it, so that a call withdrawn
+  // without an answer still has its name and arguments in its one event.
+  struct open_call {
+    std::string name;
+    nlohmann::json args;
+  };
+  std::map<std::string, open_call> open_calls_;
   long long tokens_total_ = 0;  // usageMetadata.totalTokenCount, summed over the daemon's life
   audio_sink audio_;
   config::secrets secrets_;

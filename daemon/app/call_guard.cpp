@@ -267,28 +267,29 @@ void call_guard::carry_out(const tools::tool_spec& tool, json args, call_context
                            });
 }
 
-void call_guard::on_cancelled(const std::string& call_id) {
+void call_guard::on_cancelled(const std::string& call_id, const std::string& reason) {
   auto it = in_flight_.find(call_id);
   if (it == in_flight_.end()) return;
   json record = std::move(it->second);
   in_flight_.erase(it);
   record["decision"] = "cancelled";
   record["ok"] = false;
-  record["reason"] =
-      "cancelled by the model after it was handed to the dispatcher; the device may have acted";
+  record["reason"] = reason;
   audit(std::move(record));
 }
 
-void call_guard::record_refusal(const std::string& call_id, const std::string& tool, const json& args,
+json call_guard::record_refusal(const std::string& call_id, const std::string& tool, const json& args,
                                 const json& prompt_id, const std::string& source, const std::string& reason) {
+  json shown = shown_args(args);
   audit(json{{"prompt", prompt_id},
              {"source", source},
              {"call", call_id},
              {"tool", tool},
-             {"args", shown_args(args)},
+             {"args", shown},
              {"decision", "refused"},
              {"ok", false},
              {"reason", reason}});
+  return shown;
 }
 
 bool call_guard::cancel(const std::string& call_id) {

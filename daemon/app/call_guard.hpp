@@ -61,12 +61,16 @@ class call_guard {
   std::size_t held_calls() const { return held_.size(); }
   // The turn ended without an answer (timed out, failed): its held calls are refused, never run.
   void refuse_held(const std::shared_ptr<trust::turn_evidence>& evidence, const std::string& reason);
-  // The model cancelled a call the dispatcher had (and forgot): it goes on record as cancelled.
-  void on_cancelled(const std::string& call_id);
+  // A call the dispatcher had and forgot (the model cancelled it, or its session ended before it
+  // was published) goes on record as cancelled, with why.
+  static constexpr const char* cancelled_by_model =
+      "cancelled by the model after it was handed to the dispatcher; the device may have acted";
+  void on_cancelled(const std::string& call_id, const std::string& reason = cancelled_by_model);
   // A call the bridge refused before judging it (the stop, a timed-out turn, too many in one
-  // toolCall) goes on record too.
-  void record_refusal(const std::string& call_id, const std::string& tool, const nlohmann::json& args,
-                      const nlohmann::json& prompt_id, const std::string& source, const std::string& reason);
+  // toolCall) goes on record too. Returns the arguments as recorded: without the PIN.
+  nlohmann::json record_refusal(const std::string& call_id, const std::string& tool,
+                                const nlohmann::json& args, const nlohmann::json& prompt_id,
+                                const std::string& source, const std::string& reason);
 
   // A person's answer on <prefix>/confirm/<id>.
   void on_answer(const std::string& request_id, const incoming_message& msg);

@@ -55,12 +55,6 @@ const call_record* turn_record::record_outcome(const std::string& call_id, bool 
   return nullptr;
 }
 
-const call_record* turn_record::find_call(const std::string& call_id) const {
-  for (const auto& c : calls)
-    if (c.id == call_id) return &c;
-  return nullptr;
-}
-
 bool collect_content(turn_record& t, const live::server_content& c, const content_rules& rules) {
   bool cut_now = false;
   // An interruption ends what the model was saying; anything after it in this turn is dropped.

@@ -63,8 +63,6 @@ struct turn_record {
 
   // The call's first outcome is kept: the call that was still waiting for it, or null.
   const call_record* record_outcome(const std::string& call_id, bool ok, const json& response);
-  // The call with this id, or null.
-  const call_record* find_call(const std::string& call_id) const;
 };
 
 struct content_rules {

@@ -432,6 +432,9 @@ std::optional<std::string> audit_trail::append(json record) {
       }
     }
     const std::string hash = sha256_hex(line);
+    // Without this line's hash the next record could not link to it: written, the chain would
+    // break silently at the next line.
+    if (hash.empty()) return std::string("cannot hash the audit record (out of memory?); it was not written");
     line += '\n';
     ssize_t n = 0;
     do {
