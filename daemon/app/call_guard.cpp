@@ -175,7 +175,7 @@ void call_guard::judge(const tools::tool_spec& tool, json args, call_context ctx
   const std::string digest = trust::action_digest(tool.name, args);
   const trust::call_facts facts{steady::now(), local_minute_now()};
   trust::verdict v = gate_.judge(tool, args, digest, *ctx.evidence, facts);
-  // What every audit record of this call starts with; built only for a record that is kept.
+  // What every audit record of this call starts with; not built for a query tool (not on record).
   const auto audit_base = [&] {
     return json{{"prompt", ctx.prompt_id},
                 {"source", ctx.evidence->source},
