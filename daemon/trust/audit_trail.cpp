@@ -425,16 +425,16 @@ std::optional<std::string> audit_trail::append(json record) {
     // Control characters, newlines and NUL are escaped by the dump, and invalid UTF-8 is
     // replaced: the line holds no newline of its own and can always be parsed back.
     std::string line = json_text(last_);
+    const std::string hash = sha256_hex(line);
+    // Without this line's hash the next record could not link to it: written, the chain would
+    // break silently at the next line.
+    if (hash.empty()) return std::string("cannot hash the audit record (out of memory?); it was not written");
     if (size_ > 0 && size_ + line.size() + 1 > options_.max_bytes) {
       if (auto error = rotate()) {
         lost_place_ = true;
         return "audit rotation failed: " + *error;
       }
     }
-    const std::string hash = sha256_hex(line);
-    // Without this line's hash the next record could not link to it: written, the chain would
-    // break silently at the next line.
-    if (hash.empty()) return std::string("cannot hash the audit record (out of memory?); it was not written");
     line += '\n';
     ssize_t n = 0;
     do {
