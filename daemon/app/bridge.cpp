@@ -697,16 +697,17 @@ void bridge::on_session_ready() {
 void bridge::on_session_lost(const std::string& reason) {
   // Calls of the old connection are orphaned: their answers must not reach the next session, and
   // those still queued behind a busy device must never be published.
+  static constexpr const char* unpublished = "its Live session ended before it was published";
   for (const auto& id : dispatcher_->cancel_unpublished()) {
-    log::warning("tool.abandoned",
-                 "call=" + id + " reason=\"its Live session ended before it was published\"");
-    guard_->on_cancelled(id, "its Live session ended before it was published; nothing was done");
-    withdrawn(id, "its Live session ended before it was published; nothing was done");
+    log::warning("tool.abandoned", "call=" + id + " reason=" + log::quote(unpublished));
+    const std::string why = std::string(unpublished) + "; nothing was done";
+    guard_->on_cancelled(id, why);
+    withdrawn(id, why);
   }
+  static constexpr const char* held = "its Live session ended while it waited for the PIN";
   for (const auto& id : guard_->cancel_all_held()) {
-    log::warning("tool.abandoned",
-                 "call=" + id + " reason=\"its Live session ended while it waited for the PIN\"");
-    withdrawn(id, "its Live session ended while it waited for the PIN; nothing was done");
+    log::warning("tool.abandoned", "call=" + id + " reason=" + log::quote(held));
+    withdrawn(id, std::string(held) + "; nothing was done");
   }
   run(turns_.on_session_lost(reason));  // settles too: the calls dropped may have been the last ones
   notify_status();
@@ -773,8 +774,9 @@ void bridge::on_server_message(live::server_message& msg) {
     const bool known = held || dispatcher_->cancel(id);
     if (known && !held) guard_->on_cancelled(id);
     log::info("tool.cancellation", "call=" + id + (known ? " pending=yes" : " pending=no"));
-    if (known) withdrawn(id, "cancelled by the model");
-    record_call_result(id, false, json{{"error", "cancelled by the model"}});
+    static constexpr const char* by_model = "cancelled by the model";
+    if (known) withdrawn(id, by_model);
+    record_call_result(id, false, json{{"error", by_model}});
   }
   if (msg.content && msg.content->turn_complete) run(turns_.on_model_turn_complete());
   settle_if_quiet();  // a cancellation may have dropped the last pending call
